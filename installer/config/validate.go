@@ -1,0 +1,360 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Validate checks a defaulted config: every field, then the rules that span
+// fields. src may be nil (the TUI), then diagnostics carry no position.
+func Validate(c *Config, src *Source) Diagnostics {
+	v := &validator{c: c, src: src}
+	v.top()
+	subnet := v.network()
+	v.os()
+	v.machines(subnet)
+	v.discovery()
+	v.controlPlane()
+	v.people()
+	v.snippets()
+	v.lab()
+	return v.diags
+}
+
+type validator struct {
+	c     *Config
+	src   *Source
+	diags Diagnostics
+}
+
+func (v *validator) add(sev Severity, path, msg, hint string) {
+	d := Diagnostic{Severity: sev, Path: path, Msg: msg, Hint: hint}
+	if v.src != nil {
+		d.File, d.Pos = v.src.File, v.src.Pos(path)
+	}
+	v.diags = append(v.diags, d)
+}
+
+func (v *validator) err(path, msg, hint string)  { v.add(Error, path, msg, hint) }
+func (v *validator) warn(path, msg, hint string) { v.add(Warning, path, msg, hint) }
+
+func (v *validator) oneOf(path, val string, allowed ...string) bool {
+	for _, a := range allowed {
+		if val == a {
+			return true
+		}
+	}
+	v.err(path, fmt.Sprintf("%q is not allowed", val), "use one of: "+strings.Join(allowed, ", "))
+	return false
+}
+
+var labelRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// dnsLabel checks a name that becomes a hostname or appears in URLs.
+func (v *validator) dnsLabel(path, s string) {
+	if !labelRE.MatchString(s) {
+		v.err(path, fmt.Sprintf("%q is not a valid name", s),
+			"use 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit")
+	}
+}
+
+func (v *validator) top() {
+	v.dnsLabel("name", v.c.Name)
+}
+
+func (v *validator) network() netip.Prefix {
+	n := v.c.Network
+	if n.Interface == "" {
+		v.err("network.interface", "missing", "name the host interface on the boot network, e.g. eth1 (`ip -br link` lists them)")
+	} else if !validIfName(n.Interface) {
+		v.err("network.interface", fmt.Sprintf("%q is not a valid interface name", n.Interface),
+			"interface names are 1-15 characters without spaces or /")
+	}
+	prefix, ok := v.hostPrefix("network.address", n.Address)
+	modeOK := v.oneOf("network.dhcp.mode", n.DHCP.Mode, DHCPFull, DHCPProxy, DHCPOff)
+	if time.Duration(n.DHCP.LeaseTime) < time.Minute {
+		v.err("network.dhcp.lease_time", fmt.Sprintf("%s is too short", n.DHCP.LeaseTime), "use at least 1m; 1h is usual")
+	}
+	switch {
+	case n.DHCP.Mode == DHCPFull && n.DHCP.Pool == "":
+		v.err("network.dhcp.pool", "missing (full mode hands out addresses from it)",
+			"add a range inside the subnet, e.g. pool: 10.0.0.100-10.0.0.199")
+	case modeOK && n.DHCP.Mode != DHCPFull && n.DHCP.Pool != "":
+		v.warn("network.dhcp.pool", fmt.Sprintf("ignored in %s mode", n.DHCP.Mode), "remove it, or use mode: full")
+	}
+	if ok && n.DHCP.Mode == DHCPFull && n.DHCP.Pool != "" {
+		v.pool(prefix)
+	}
+	if n.Gateway != "" {
+		v.addrIn("network.gateway", n.Gateway, prefix, ok)
+	}
+	for i, d := range n.DNS {
+		if a, err := netip.ParseAddr(d); err != nil || !a.Is4() {
+			v.err(fmt.Sprintf("network.dns[%d]", i), fmt.Sprintf("%q is not an IPv4 address", d), "write it like 10.0.0.53")
+		}
+	}
+	v.ports()
+	if !ok {
+		return netip.Prefix{}
+	}
+	return prefix
+}
+
+func validIfName(s string) bool {
+	return len(s) >= 1 && len(s) <= 15 && !strings.ContainsAny(s, " /\t\n:") && s != "." && s != ".."
+}
+
+// hostPrefix checks an address/prefix naming a host of an IPv4 subnet.
+func (v *validator) hostPrefix(path, s string) (netip.Prefix, bool) {
+	if s == "" {
+		v.err(path, "missing", "write the seed's address with its prefix length, e.g. 10.0.0.1/24")
+		return netip.Prefix{}, false
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil || !p.Addr().Is4() {
+		v.err(path, fmt.Sprintf("%q is not an IPv4 address with a prefix length", s), "write it like 10.0.0.1/24")
+		return netip.Prefix{}, false
+	}
+	if p.Bits() > 30 || p.Bits() < 8 {
+		v.err(path, fmt.Sprintf("a /%d subnet", p.Bits()), "use a prefix length between /8 and /30")
+		return netip.Prefix{}, false
+	}
+	if p.Addr() == p.Masked().Addr() || p.Addr() == broadcast(p) {
+		v.err(path, fmt.Sprintf("%s is the subnet's network or broadcast address", p.Addr()), "pick a host address inside the subnet")
+		return netip.Prefix{}, false
+	}
+	return p, true
+}
+
+func broadcast(p netip.Prefix) netip.Addr {
+	a := p.Masked().Addr().As4()
+	n := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	n |= (1 << (32 - p.Bits())) - 1
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+}
+
+// addrIn checks an IPv4 host address inside the boot subnet (when known).
+func (v *validator) addrIn(path, s string, p netip.Prefix, havePrefix bool) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() {
+		v.err(path, fmt.Sprintf("%q is not an IPv4 address", s), "write it like 10.0.0.21")
+		return netip.Addr{}, false
+	}
+	if !havePrefix {
+		return a, true
+	}
+	if !p.Contains(a) {
+		v.err(path, fmt.Sprintf("%s is outside the boot subnet %s", a, p.Masked()), "use an address inside the subnet, or change network.address")
+		return a, false
+	}
+	if a == p.Masked().Addr() || a == broadcast(p) {
+		v.err(path, fmt.Sprintf("%s is the subnet's network or broadcast address", a), "pick a host address")
+		return a, false
+	}
+	if a == p.Addr() {
+		v.err(path, fmt.Sprintf("%s is the seed's own address (network.address)", a), "pick another address")
+		return a, false
+	}
+	return a, true
+}
+
+// Range is an inclusive IPv4 range.
+type Range struct{ First, Last netip.Addr }
+
+// Contains tells whether a lies within the range.
+func (r Range) Contains(a netip.Addr) bool { return r.First.Compare(a) <= 0 && a.Compare(r.Last) <= 0 }
+
+// ParseRange parses "FIRST-LAST".
+func ParseRange(s string) (Range, error) {
+	lo, hi, ok := strings.Cut(s, "-")
+	a, err1 := netip.ParseAddr(strings.TrimSpace(lo))
+	b, err2 := netip.ParseAddr(strings.TrimSpace(hi))
+	if !ok || err1 != nil || err2 != nil || !a.Is4() || !b.Is4() {
+		return Range{}, fmt.Errorf("%q is not a range", s)
+	}
+	if b.Less(a) {
+		return Range{}, fmt.Errorf("range %q ends before it starts", s)
+	}
+	return Range{a, b}, nil
+}
+
+func (v *validator) pool(p netip.Prefix) {
+	const path = "network.dhcp.pool"
+	r, err := ParseRange(v.c.Network.DHCP.Pool)
+	if err != nil {
+		v.err(path, err.Error(), "write it as FIRST-LAST, e.g. 10.0.0.100-10.0.0.199")
+		return
+	}
+	if !p.Contains(r.First) || !p.Contains(r.Last) {
+		v.err(path, fmt.Sprintf("range is not inside the boot subnet %s", p.Masked()), "pick a range inside the subnet")
+		return
+	}
+	if r.Contains(p.Addr()) {
+		v.err(path, fmt.Sprintf("range includes the seed's own address %s", p.Addr()), "start the pool above it")
+	}
+	if r.Contains(p.Masked().Addr()) || r.Contains(broadcast(p)) {
+		v.err(path, "range includes the subnet's network or broadcast address", "keep the pool inside the host addresses")
+	}
+	if gw, err := netip.ParseAddr(v.c.Network.Gateway); err == nil && r.Contains(gw) {
+		v.err(path, fmt.Sprintf("range includes the gateway %s", gw), "move the pool or the gateway")
+	}
+}
+
+func (v *validator) ports() {
+	p := v.c.Network.Ports
+	for _, f := range []struct {
+		name string
+		val  int
+	}{{"network.ports.dhcp", p.DHCP}, {"network.ports.tftp", p.TFTP}, {"network.ports.http", p.HTTP},
+		{"control_plane.api_port", v.c.ControlPlane.APIPort}, {"control_plane.raft_port", v.c.ControlPlane.RaftPort}} {
+		if f.val < 1 || f.val > 65535 {
+			v.err(f.name, fmt.Sprintf("port %d is out of range", f.val), "use 1-65535")
+		}
+	}
+	if p.DHCP == p.TFTP {
+		v.err("network.ports.tftp", fmt.Sprintf("port %d is also the DHCP port", p.TFTP), "give DHCP and TFTP different UDP ports")
+	}
+	if v.c.ControlPlane.APIPort == v.c.ControlPlane.RaftPort {
+		v.err("control_plane.raft_port", "same as api_port", "give the API and Raft different ports")
+	}
+}
+
+func (v *validator) os() {
+	o := v.c.OS
+	if !v.oneOf("os.image", o.Image, ImageVelaOS, ImageFCOS, ImageCustom) {
+		return
+	}
+	if o.Image == ImageCustom {
+		if o.Kernel == "" {
+			v.err("os.kernel", "missing (custom image)", "give the path of the kernel to boot")
+		}
+		if o.Initramfs == "" {
+			v.err("os.initramfs", "missing (custom image)", "give the path of the initramfs")
+		}
+		return
+	}
+	for _, f := range [...]struct{ path, val string }{{"os.kernel", o.Kernel}, {"os.initramfs", o.Initramfs}, {"os.rootfs", o.Rootfs}} {
+		if f.val != "" {
+			v.err(f.path, fmt.Sprintf("only used with image: custom (image is %s)", o.Image), "remove it, or set os.image: custom")
+		}
+	}
+}
+
+func (v *validator) discovery() {
+	d := v.c.Discovery
+	v.oneOf("discovery.mode", d.Mode, DiscoveryIgnore, DiscoveryAdmit)
+	switch {
+	case d.Mode == DiscoveryAdmit && d.Role != RoleHypervisor:
+		v.err("discovery.role", fmt.Sprintf("%q cannot be given to unknown machines", d.Role),
+			"set role: hypervisor (members are always listed by hand)")
+	case d.Mode == DiscoveryIgnore && d.Role != "":
+		v.warn("discovery.role", "ignored with mode: ignore", "remove it, or set mode: admit")
+	}
+}
+
+func (v *validator) controlPlane() {
+	members := len(v.c.Members())
+	want := v.c.ControlPlane.Members
+	switch {
+	case members == 0:
+		v.err("machines", "no machine has role member or both", "give 1, 3 or 5 machines role: member (or both)")
+	case want != 1 && want != 3 && want != 5:
+		hint := "use 1, 3 or 5 members"
+		if want%2 == 0 {
+			hint = fmt.Sprintf("an even count tolerates no more failures than %d; use %d or %d members", want-1, want-1, want+1)
+		}
+		v.err("control_plane.members", fmt.Sprintf("%d members", want), hint)
+	case want != members:
+		v.err("control_plane.members", fmt.Sprintf("says %d but %d machines have role member or both", want, members),
+			"make them agree: change the roles or this count")
+	}
+	if len(v.c.Hypervisors()) == 0 && v.c.Discovery.Mode != DiscoveryAdmit {
+		v.err("machines", "no machine has role hypervisor or both, so tenant nodes have nowhere to run",
+			"give at least one machine role: hypervisor (or both)")
+	}
+}
+
+func (v *validator) people() {
+	v.dnsLabel("admin.name", v.c.Admin.Name)
+	t := v.c.Tenant
+	if t.Name != "" {
+		v.dnsLabel("tenant.name", t.Name)
+	}
+	if t.Cluster == nil {
+		return
+	}
+	if t.Name == "" {
+		v.err("tenant.cluster", "a first cluster needs a first tenant", "set tenant.name")
+	}
+	v.dnsLabel("tenant.cluster.name", t.Cluster.Name)
+	if t.Cluster.Nodes < 1 || t.Cluster.Nodes > 10 {
+		v.err("tenant.cluster.nodes", fmt.Sprintf("%d nodes", t.Cluster.Nodes), "use 1 to 10 (the default per-cluster quota)")
+	}
+}
+
+func (v *validator) snippets() {
+	seen := map[string]int{}
+	for i, s := range v.c.Butane {
+		p := fmt.Sprintf("butane[%d]", i)
+		v.dnsLabel(p+".name", s.Name)
+		if j, dup := seen[s.Name]; dup {
+			v.err(p+".name", fmt.Sprintf("%q is also the name of butane[%d]", s.Name, j), "give each snippet its own name")
+		}
+		seen[s.Name] = i
+		if (s.Inline == "") == (s.Path == "") {
+			v.err(p, "needs exactly one of inline or path", "put the Butane YAML inline, or point path at a file")
+		}
+	}
+}
+
+func (v *validator) lab() {
+	l := v.c.Lab
+	if l == nil {
+		return
+	}
+	if l.Count < 1 || l.Count > 9 {
+		v.err("lab.count", fmt.Sprintf("%d VMs", l.Count), "use 1 to 9 VMs")
+	} else if len(v.c.Machines) != l.Count {
+		v.err("lab.count", fmt.Sprintf("says %d but machines lists %d", l.Count, len(v.c.Machines)),
+			"make them agree, or leave machines out to have lab-1..N generated")
+	}
+	if !validIfName(l.Bridge) {
+		v.err("lab.bridge", fmt.Sprintf("%q is not a valid interface name", l.Bridge), "use 1-15 characters, e.g. vela-lab0")
+	}
+	if v.c.Network.Interface != l.Bridge {
+		v.err("network.interface", fmt.Sprintf("%q, but the lab boots machines on bridge %q", v.c.Network.Interface, l.Bridge),
+			"leave network.interface out in a lab config")
+	}
+	if l.Memory < 1<<30 {
+		v.err("lab.memory", fmt.Sprintf("%s per VM is too little for vela-os", l.Memory), "give each VM at least 1GiB")
+	}
+	if l.CPUs < 1 || l.CPUs > 64 {
+		v.err("lab.cpus", fmt.Sprintf("%d vCPUs", l.CPUs), "use 1 to 64")
+	}
+	v.oneOf("lab.accel", l.Accel, AccelAuto, AccelKVM, AccelTCG)
+	v.oneOf("lab.firmware", l.Firmware, FirmwareBIOS, FirmwareUEFI)
+	for i, m := range v.c.Machines {
+		if m.Disk != "" {
+			v.err(fmt.Sprintf("machines[%d].disk", i), "lab machines run live (diskless)", "remove disk in a lab config")
+		}
+		if m.MAC == "" {
+			v.err(fmt.Sprintf("machines[%d].mac", i), "missing: a lab VM gets the MAC of its machine", "add a MAC such as "+LabMAC(i+1))
+		}
+	}
+}
+
+// parseMAC accepts the usual colon form of an EUI-48 unicast address.
+func parseMAC(s string) (net.HardwareAddr, error) {
+	hw, err := net.ParseMAC(s)
+	if err != nil || len(hw) != 6 {
+		return nil, fmt.Errorf("%q is not a MAC address", s)
+	}
+	if hw[0]&1 == 1 {
+		return nil, fmt.Errorf("%s is a multicast address", hw)
+	}
+	return hw, nil
+}
