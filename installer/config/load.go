@@ -41,6 +41,15 @@ func (s *Source) Pos(path string) Pos {
 	}
 }
 
+// Has tells whether path was written in the file (not defaulted).
+func (s *Source) Has(path string) bool {
+	if s == nil {
+		return false
+	}
+	_, ok := s.pos[path]
+	return ok
+}
+
 func parentPath(p string) string {
 	for i := len(p) - 1; i >= 0; i-- {
 		if p[i] == '.' || p[i] == '[' {

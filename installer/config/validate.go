@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // Validate checks a defaulted config: every field, then the rules that span
@@ -18,6 +20,7 @@ func Validate(c *Config, src *Source) Diagnostics {
 	v.os()
 	v.machines(subnet)
 	v.discovery()
+	v.sshKeys()
 	v.controlPlane()
 	v.people()
 	v.snippets()
@@ -259,6 +262,12 @@ func (v *validator) discovery() {
 func (v *validator) controlPlane() {
 	members := len(v.c.Members())
 	want := v.c.ControlPlane.Members
+	// A count the operator did not write is the number of member machines:
+	// point at those, not at a line that does not exist.
+	countPath := "control_plane.members"
+	if v.src != nil && !v.src.Has(countPath) {
+		countPath = "machines"
+	}
 	switch {
 	case members == 0:
 		v.err("machines", "no machine has role member or both", "give 1, 3 or 5 machines role: member (or both)")
@@ -267,7 +276,7 @@ func (v *validator) controlPlane() {
 		if want%2 == 0 {
 			hint = fmt.Sprintf("an even count tolerates no more failures than %d; use %d or %d members", want-1, want-1, want+1)
 		}
-		v.err("control_plane.members", fmt.Sprintf("%d members", want), hint)
+		v.err(countPath, fmt.Sprintf("%d members (machines with role member or both)", want), hint)
 	case want != members:
 		v.err("control_plane.members", fmt.Sprintf("says %d but %d machines have role member or both", want, members),
 			"make them agree: change the roles or this count")
@@ -357,4 +366,21 @@ func parseMAC(s string) (net.HardwareAddr, error) {
 		return nil, fmt.Errorf("%s is a multicast address", hw)
 	}
 	return hw, nil
+}
+
+func (v *validator) sshKeys() {
+	if len(v.c.SSHAuthorizedKeys) == 0 {
+		v.warn("ssh_authorized_keys", "no SSH keys, so nobody can log in to the machines",
+			"add your public key (e.g. the line in ~/.ssh/id_ed25519.pub)")
+	}
+	for i, k := range v.c.SSHAuthorizedKeys {
+		if strings.ContainsAny(k, "\n\r") {
+			v.err(fmt.Sprintf("ssh_authorized_keys[%d]", i), "holds a line break", "give one key per list item")
+			continue
+		}
+		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k)); err != nil {
+			v.err(fmt.Sprintf("ssh_authorized_keys[%d]", i), "not an OpenSSH public key",
+				"paste the whole line of a .pub file, e.g. ssh-ed25519 AAAA... user@host")
+		}
+	}
 }
