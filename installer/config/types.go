@@ -110,8 +110,8 @@ type Discovery struct {
 
 // ControlPlane sizes the control plane.
 type ControlPlane struct {
-	Members int `yaml:"members" json:"members,omitempty" jsonschema:"enum=1,enum=3,enum=5,description=Number of Raft voters; must equal the machines with role member or both. Default: that count."`
-	APIPort int `yaml:"api_port" json:"api_port,omitempty" jsonschema:"description=Port of the API on every member; default 8443."`
+	Members  int `yaml:"members" json:"members,omitempty" jsonschema:"enum=1,enum=3,enum=5,description=Number of Raft voters; must equal the machines with role member or both. Default: that count."`
+	APIPort  int `yaml:"api_port" json:"api_port,omitempty" jsonschema:"description=Port of the API on every member; default 8443."`
 	RaftPort int `yaml:"raft_port" json:"raft_port,omitempty" jsonschema:"description=Port of Raft traffic between members; default 8444."`
 }
 

@@ -105,7 +105,9 @@ func Make(c *config.Config) Plan {
 
 type builder struct{ steps []Step }
 
-func (b *builder) add(k Kind, machine, title string) { b.steps = append(b.steps, newStep(k, machine, title, false)) }
+func (b *builder) add(k Kind, machine, title string) {
+	b.steps = append(b.steps, newStep(k, machine, title, false))
+}
 
 func (b *builder) addService(k Kind, machine, title string) {
 	b.steps = append(b.steps, newStep(k, machine, title, true))
