@@ -50,7 +50,7 @@ Warnings do not fail the check. FILE "-" reads standard input.`,
   vela config example --lab | vela config validate -`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, _, diags := loadConfig(args[0])
+			_, _, diags := loadConfig(cmd, args[0])
 			printDiags(cmd.ErrOrStderr(), diags)
 			if diags.HasErrors() {
 				return exitError{code: 1, msg: fmt.Sprintf("%s: %d error(s); nothing was changed", args[0], len(diags.Errors()))}
@@ -80,8 +80,16 @@ func newConfigSchemaCmd() *cobra.Command {
 
 // loadConfig loads and validates an install config: the one entry point every
 // command uses, so every command reports the same problems the same way.
-func loadConfig(path string) (*config.Config, *config.Source, config.Diagnostics) {
-	return config.Load(path)
+// "-" reads the command's standard input.
+func loadConfig(cmd *cobra.Command, path string) (*config.Config, *config.Source, config.Diagnostics) {
+	if path != "-" {
+		return config.Load(path)
+	}
+	data, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), config.MaxFileSize+1))
+	if err != nil {
+		return nil, nil, config.Diagnostics{{File: "<stdin>", Msg: "cannot read standard input: " + err.Error()}}
+	}
+	return config.Parse("<stdin>", data)
 }
 
 func printDiags(w io.Writer, diags config.Diagnostics) {

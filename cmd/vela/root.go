@@ -16,6 +16,9 @@ Start with an install config:
   vela config validate rack.yaml      # every problem, with line numbers
   vela install --config rack.yaml --dry-run
   vela install --config rack.yaml`,
+		Example: `  vela config example --lab | vela config validate -
+  vela install --config examples/lab.yaml --dry-run
+  source <(vela completion bash)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

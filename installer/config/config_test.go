@@ -259,3 +259,7 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestReferenceDocIsCurrent(t *testing.T) {
+	golden(t, "../../docs/install-config.md", Reference())
+}

@@ -1,0 +1,50 @@
+# Vela. `make help` lists the targets.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:/usr/local/sbin:/usr/sbin:/sbin:$(PATH)
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+BIN     := bin/vela
+FUZZTIME ?= 10s
+# Every package test; integration tests need root and start their own
+# daemons (dockerd, libvirtd, qemu). In CI (CI set) they never skip.
+TEST_TIMEOUT ?= 40m
+
+.PHONY: help deps build test unit fuzz vet lab lab-plan clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+deps: ## install what the build, tests and lab need (apt packages, Go modules)
+	@.ci/deps
+
+build: ## build bin/vela
+	go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vela
+
+vet: ## go vet and gofmt
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w on these"; exit 1; }
+	go vet ./...
+
+test: deps build vet ## run every test (unit, integration, brief fuzzing), as CI does
+	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@$(MAKE) --no-print-directory fuzz
+
+unit: ## only the fast tests
+	go test -count=1 -short ./...
+
+fuzz: ## run every fuzz target for FUZZTIME (default 10s; longer by hand: make fuzz FUZZTIME=10m)
+	@set -e; for pkg in $$(go list ./...); do \
+	  for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+	    go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/vela-fuzz.log 2>&1 || { cat /tmp/vela-fuzz.log; exit 1; }; \
+	  done; \
+	done; echo "fuzz: all targets ran $(FUZZTIME) without failure"
+
+lab: deps build ## run the whole appliance on this host (examples/lab.yaml)
+	$(BIN) install --config examples/lab.yaml
+
+lab-plan: build ## print the lab's plan without touching anything
+	$(BIN) install --config examples/lab.yaml --dry-run
+
+clean: ## remove build output
+	rm -rf bin
