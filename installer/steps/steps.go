@@ -2,6 +2,7 @@ package steps
 
 import (
 	"github.com/vela-appliance/vela/installer/config"
+	"github.com/vela-appliance/vela/installer/plan"
 	"github.com/vela-appliance/vela/installer/run"
 )
 
@@ -16,5 +17,9 @@ type Env struct {
 // Executors returns the executors this build has, by kind.
 func Executors(env *Env) run.Executors {
 	ex := run.Executors{}
+	if env.Config.Lab != nil {
+		ex[plan.LabNetwork] = env.labNetwork
+		ex[plan.LabVMs] = env.labVMs
+	}
 	return ex
 }
