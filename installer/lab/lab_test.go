@@ -181,4 +181,3 @@ func iptablesRules(t *testing.T) string {
 	}
 	return string(out)
 }
-
