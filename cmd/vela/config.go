@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vela-appliance/vela/ignition"
 	"github.com/vela-appliance/vela/installer/config"
 )
 
@@ -80,16 +82,34 @@ func newConfigSchemaCmd() *cobra.Command {
 
 // loadConfig loads and validates an install config: the one entry point every
 // command uses, so every command reports the same problems the same way.
-// "-" reads the command's standard input.
+// "-" reads the command's standard input. A config that validates is also
+// checked for what only rendering finds (operator Butane snippets).
 func loadConfig(cmd *cobra.Command, path string) (*config.Config, *config.Source, config.Diagnostics) {
+	var (
+		cfg   *config.Config
+		src   *config.Source
+		diags config.Diagnostics
+	)
 	if path != "-" {
-		return config.Load(path)
-	}
-	data, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), config.MaxFileSize+1))
-	if err != nil {
+		cfg, src, diags = config.Load(path)
+	} else if data, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), config.MaxFileSize+1)); err != nil {
 		return nil, nil, config.Diagnostics{{File: "<stdin>", Msg: "cannot read standard input: " + err.Error()}}
+	} else {
+		cfg, src, diags = config.Parse("<stdin>", data)
 	}
-	return config.Parse("<stdin>", data)
+	if cfg != nil && !diags.HasErrors() {
+		diags = append(diags, ignition.Check(cfg, src, configDir(path))...)
+		diags.Sort()
+	}
+	return cfg, src, diags
+}
+
+// configDir is where relative paths of a config file start.
+func configDir(path string) string {
+	if path == "-" {
+		return "."
+	}
+	return filepath.Dir(path)
 }
 
 func printDiags(w io.Writer, diags config.Diagnostics) {

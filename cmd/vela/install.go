@@ -76,10 +76,7 @@ func runInstall(cmd *cobra.Command, f installFlags) error {
 		return nil
 	}
 
-	baseDir := "."
-	if f.config != "-" {
-		baseDir = filepath.Dir(f.config)
-	}
+	baseDir := configDir(f.config)
 	results := preflight.Run(cfg, preflight.Options{StateDir: f.stateDir, ImageDir: f.imageDir, BaseDir: baseDir}, preflight.System{})
 	preflight.Print(cmd.ErrOrStderr(), results)
 	if failed := preflight.Failed(results); len(failed) > 0 && !f.skipChecks {

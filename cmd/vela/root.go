@@ -27,6 +27,8 @@ Start with an install config:
 	root.AddCommand(
 		newConfigCmd(),
 		newInstallCmd(),
+		newLabCmd(),
+		newIgnitionCmd(),
 	)
 	return root
 }

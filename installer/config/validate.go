@@ -281,6 +281,7 @@ func (v *validator) controlPlane() {
 		v.err("control_plane.members", fmt.Sprintf("says %d but %d machines have role member or both", want, members),
 			"make them agree: change the roles or this count")
 	}
+	v.bootstrapAddress()
 	if len(v.c.Hypervisors()) == 0 && v.c.Discovery.Mode != DiscoveryAdmit {
 		v.err("machines", "no machine has role hypervisor or both, so tenant nodes have nowhere to run",
 			"give at least one machine role: hypervisor (or both)")
@@ -381,6 +382,23 @@ func (v *validator) sshKeys() {
 		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k)); err != nil {
 			v.err(fmt.Sprintf("ssh_authorized_keys[%d]", i), "not an OpenSSH public key",
 				"paste the whole line of a .pub file, e.g. ssh-ed25519 AAAA... user@host")
+		}
+	}
+}
+
+// bootstrapAddress: the first member bootstraps the control plane and every
+// other machine joins it by address, so that address must be fixed.
+func (v *validator) bootstrapAddress() {
+	ms := v.c.Members()
+	if len(ms) == 0 || ms[0].Static() || (len(v.c.Machines) < 2 && v.c.Discovery.Mode != DiscoveryAdmit) {
+		return
+	}
+	for i, m := range v.c.Machines {
+		if m.Name == ms[0].Name {
+			v.err(fmt.Sprintf("machines[%d].address", i),
+				fmt.Sprintf("%s bootstraps the control plane (the first machine with role member or both), but takes a DHCP address, so the other machines cannot find it", m.Name),
+				"give it a static address outside the DHCP pool")
+			return
 		}
 	}
 }

@@ -1,0 +1,285 @@
+package ignition
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"reflect"
+	"regexp"
+	"strings"
+	"text/template"
+
+	cjson "github.com/clarketm/json"
+	butane "github.com/coreos/butane/config"
+	"github.com/coreos/butane/config/common"
+	"github.com/coreos/ignition/v2/config/merge"
+	ign "github.com/coreos/ignition/v2/config/v3_5"
+	"github.com/coreos/ignition/v2/config/v3_5/types"
+
+	"github.com/vela-appliance/vela/installer/config"
+)
+
+// Paths and names other packages rely on.
+const (
+	// SpecVersion is the Ignition spec version every rendered config has.
+	SpecVersion = "3.5.0"
+	// TokenPath holds the machine's join token on the machine.
+	TokenPath = "/etc/vela/join-token"
+	// CAPath holds the cluster CA certificate on the machine.
+	CAPath = "/etc/vela/ca.pem"
+	// VelaPath is where the vela binary is installed on the machine.
+	VelaPath = "/usr/local/bin/vela"
+	// VelaURLPath is the boot server path of the vela binary.
+	VelaURLPath = "/vela/vela"
+	// LibvirtImageURLPath is the boot server path of the libvirtd container
+	// image that fcos hypervisors load (vela-os has libvirtd installed).
+	LibvirtImageURLPath = "/images/fcos/libvirtd"
+)
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+var templates = template.Must(template.New("").Funcs(template.FuncMap{"q": quote}).
+	ParseFS(templateFS, "templates/*.tmpl"))
+
+// quote writes s as a JSON string, which is also a YAML double-quoted scalar.
+func quote(s string) string {
+	b, _ := json.Marshal(s) // a string always marshals
+	return string(b)
+}
+
+// Input is everything needed to render one machine's config.
+type Input struct {
+	Config     *config.Config // defaulted and validated install config
+	BaseDir    string         // directory of the config file: snippet paths are relative to it
+	Machine    string         // name of the machine in Config.Machines
+	BootURL    string         // boot server base URL, http://ADDR:PORT
+	VelaSHA512 string         // hex sha512 of the vela binary served at BootURL/vela/vela
+	CACert     []byte         // cluster CA certificate, PEM (never the key)
+	JoinToken  string         // this machine's single-use join token
+}
+
+// data is what the Butane templates see.
+type data struct {
+	Hostname, MAC      string
+	Member, Hypervisor bool
+	Bootstrap          bool   // first member: bootstraps Raft
+	Static             bool   // fixed address (else DHCP)
+	NeedAddr           bool   // a DHCP member: vela-addr.service finds its address
+	Addr               string // own IP, or ${VELA_ADDR} for DHCP machines
+	CIDR, Gateway      string
+	DNS                []string
+	SeedIP             string
+	JoinAddr           string // the first member's address
+	APIPort, RaftPort  int
+	SSHKeys            []string
+	VelaURL, VelaHash  string
+	CACert, JoinToken  string
+	TokenPath          string
+	LibvirtUnit        string
+	LibvirtImageURL    string
+	InstallDisk        string
+	KernelArgs         []string
+}
+
+var (
+	hexSHA512RE = regexp.MustCompile(`^[0-9a-f]{128}$`)
+	tokenRE     = regexp.MustCompile(`^[A-Za-z0-9._~+/=-]{16,512}$`)
+	hostnameRE  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+)
+
+// Render returns the validated Ignition JSON (spec 3.5.0) of one machine:
+// its template filled in and translated, the operator snippets merged in.
+func Render(in Input) ([]byte, error) {
+	cfg, err := renderConfig(in)
+	if err != nil {
+		return nil, err
+	}
+	return marshalValid(in.Machine, cfg)
+}
+
+func renderConfig(in Input) (types.Config, error) {
+	base, err := baseConfig(in)
+	if err != nil {
+		return types.Config{}, err
+	}
+	snips, err := loadSnippets(in.Config, in.BaseDir)
+	if err != nil {
+		return types.Config{}, err
+	}
+	return mergeSnippets(base, snips)
+}
+
+// baseConfig is Vela's own config of the machine, before snippets.
+func baseConfig(in Input) (types.Config, error) {
+	d, err := newData(in)
+	if err != nil {
+		return types.Config{}, err
+	}
+	bu, err := butaneFor(in.Config.OS.Image, d)
+	if err != nil {
+		return types.Config{}, fmt.Errorf("machine %q: %w", in.Machine, err)
+	}
+	base, err := translateTemplate(in.Config.OS.Image, bu)
+	if err != nil {
+		return types.Config{}, fmt.Errorf("machine %q: %w", in.Machine, err)
+	}
+	return base, nil
+}
+
+// placeholderInput renders a machine's own entries without real secrets,
+// to learn which paths and units Vela writes (nothing rendered with it is served).
+func placeholderInput(c *config.Config, baseDir, machine string) Input {
+	return Input{Config: c, BaseDir: baseDir, Machine: machine, BootURL: "http://placeholder",
+		VelaSHA512: strings.Repeat("0", 128), JoinToken: "placeholder-token-not-a-secret",
+		CACert: []byte("-----BEGIN CERTIFICATE-----\nplaceholder\n-----END CERTIFICATE-----\n")}
+}
+
+func newData(in Input) (data, error) {
+	c := in.Config
+	if c == nil {
+		return data{}, errors.New("no install config given to render")
+	}
+	m, ok := c.Machine(in.Machine)
+	if !ok {
+		return data{}, fmt.Errorf("machine %q is not in the install config; `vela config validate` lists the machines", in.Machine)
+	}
+	if !hostnameRE.MatchString(m.Name) {
+		return data{}, fmt.Errorf("machine %q: the name is not a valid hostname; use 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit", m.Name)
+	}
+	if c.OS.Image != config.ImageVelaOS && c.OS.Image != config.ImageFCOS {
+		return data{}, fmt.Errorf("machine %q: os.image %q has no Vela template; Vela renders Ignition for vela-os and fcos only", m.Name, c.OS.Image)
+	}
+	if !hexSHA512RE.MatchString(in.VelaSHA512) {
+		return data{}, fmt.Errorf("machine %q: vela binary hash %q is not a hex sha512; pass the sha512sum of the binary the boot server serves", m.Name, in.VelaSHA512)
+	}
+	if !tokenRE.MatchString(in.JoinToken) {
+		return data{}, fmt.Errorf("machine %q: join token is missing or malformed (want 16-512 URL-safe characters)", m.Name)
+	}
+	if !bytes.Contains(in.CACert, []byte("-----BEGIN CERTIFICATE-----")) {
+		return data{}, fmt.Errorf("machine %q: the CA certificate is not a PEM certificate; pass the cluster CA's certificate (never its key)", m.Name)
+	}
+	if bytes.Contains(in.CACert, []byte("PRIVATE KEY")) {
+		return data{}, fmt.Errorf("machine %q: the CA certificate file holds a private key; pass only the certificate", m.Name)
+	}
+	boot := strings.TrimRight(in.BootURL, "/")
+	if !strings.HasPrefix(boot, "http://") && !strings.HasPrefix(boot, "https://") {
+		return data{}, fmt.Errorf("machine %q: boot URL %q is not http://ADDR:PORT", m.Name, in.BootURL)
+	}
+	seed, err := netip.ParsePrefix(c.Network.Address)
+	if err != nil {
+		return data{}, fmt.Errorf("network.address %q: %v; run `vela config validate`", c.Network.Address, err)
+	}
+	d := data{
+		Hostname: m.Name, MAC: config.NormalizeMAC(m.MAC),
+		Member: m.IsMember(), Hypervisor: m.IsHypervisor(), Static: m.Static(),
+		Gateway: c.Network.Gateway, DNS: c.Network.DNS, SeedIP: seed.Addr().String(),
+		APIPort: c.ControlPlane.APIPort, RaftPort: c.ControlPlane.RaftPort,
+		SSHKeys: c.SSHAuthorizedKeys, VelaURL: boot + VelaURLPath, VelaHash: "sha512-" + in.VelaSHA512,
+		CACert: string(in.CACert), JoinToken: in.JoinToken, TokenPath: TokenPath,
+		LibvirtImageURL: boot + LibvirtImageURLPath, InstallDisk: m.Disk,
+		KernelArgs: strings.Fields(c.OS.KernelArgs),
+	}
+	d.Addr = "${VELA_ADDR}"
+	d.NeedAddr = d.Member && !d.Static
+	if d.Static {
+		d.Addr = m.Address
+		d.CIDR = fmt.Sprintf("%s/%d", m.Address, seed.Bits())
+	}
+	d.LibvirtUnit = "libvirtd.service"
+	if c.OS.Image == config.ImageFCOS {
+		d.LibvirtUnit = "vela-libvirtd.service"
+	}
+	first, err := bootstrapMember(c)
+	if err != nil {
+		return data{}, err
+	}
+	d.Bootstrap = first.Name == m.Name && d.Member
+	switch {
+	case first.Name == m.Name:
+		d.JoinAddr = d.Addr
+	case first.Static():
+		d.JoinAddr = first.Address
+	default:
+		return data{}, fmt.Errorf("machine %q: the control plane's first member %q takes a DHCP address, so %q cannot find it; give %q a static address",
+			m.Name, first.Name, m.Name, first.Name)
+	}
+	return d, nil
+}
+
+// bootstrapMember is the machine that bootstraps Raft: the first member in file order.
+func bootstrapMember(c *config.Config) (config.Machine, error) {
+	ms := c.Members()
+	if len(ms) == 0 {
+		return config.Machine{}, errors.New("no machine has role member or both; run `vela config validate`")
+	}
+	return ms[0], nil
+}
+
+// butaneFor fills the template of an OS image.
+func butaneFor(image string, d data) ([]byte, error) {
+	var b bytes.Buffer
+	if err := templates.ExecuteTemplate(&b, image+".bu.tmpl", d); err != nil {
+		return nil, fmt.Errorf("filling the %s Butane template: %v", image, err)
+	}
+	return b.Bytes(), nil
+}
+
+// translateTemplate translates Vela's own Butane strictly: anything Butane
+// reports, even a warning, is a bug in the template or an unsafe value.
+func translateTemplate(image string, bu []byte) (types.Config, error) {
+	out, rpt, err := butane.TranslateBytes(bu, common.TranslateBytesOptions{
+		TranslateOptions: common.TranslateOptions{NoResourceAutoCompression: true},
+	})
+	if err != nil || len(rpt.Entries) > 0 {
+		return types.Config{}, fmt.Errorf("the %s template did not translate cleanly: %v %s", image, err, strings.TrimSpace(rpt.String()))
+	}
+	cfg, rpt, err := ign.Parse(out)
+	if err != nil || len(rpt.Entries) > 0 {
+		return types.Config{}, fmt.Errorf("the %s template gives an invalid Ignition config: %v %s", image, err, strings.TrimSpace(rpt.String()))
+	}
+	return cfg, nil
+}
+
+// mergeSnippets merges each snippet's config over Vela's, refusing any
+// snippet that would replace one of Vela's files, directories, links or units.
+func mergeSnippets(base types.Config, snips []snippet) (types.Config, error) {
+	owned := ownedEntries(base)
+	for _, s := range snips {
+		if err := checkConflicts(owned, s); err != nil {
+			return types.Config{}, err
+		}
+		base = merge.MergeStruct(reflect.ValueOf(base), reflect.ValueOf(s.cfg)).Interface().(types.Config)
+	}
+	return base, nil
+}
+
+// marshalValid writes the config as JSON and runs Ignition's validator on
+// the very bytes that will be served.
+func marshalValid(machine string, cfg types.Config) ([]byte, error) {
+	out, err := cjson.Marshal(cfg) // omits empty structs, as Butane does
+	if err != nil {
+		return nil, fmt.Errorf("machine %q: encoding the Ignition config: %v", machine, err)
+	}
+	if len(out) > MaxConfigSize {
+		return nil, fmt.Errorf("machine %q: the rendered config is %d KiB, over the %d KiB limit; move large snippet contents behind a contents.source URL",
+			machine, len(out)>>10, MaxConfigSize>>10)
+	}
+	if err := Validate(out); err != nil {
+		return nil, fmt.Errorf("machine %q: %w", machine, err)
+	}
+	return out, nil
+}
+
+// Validate runs Ignition's own parser and validator on a rendered config: it
+// must be spec 3.5.0 with no error and no warning.
+func Validate(rendered []byte) error {
+	_, rpt, err := ign.Parse(rendered)
+	if err != nil || len(rpt.Entries) > 0 {
+		return fmt.Errorf("the rendered Ignition config does not validate: %v %s", err, strings.TrimSpace(rpt.String()))
+	}
+	return nil
+}
