@@ -82,14 +82,15 @@ func Decide(s State, p Policy, now time.Time) Decision {
 
 	var why string
 	want := 0
-	if len(s.Pending) > 0 {
+	fits, tooBig := splitPending(s.Pending, s.NodeCapacity)
+	if len(fits) > 0 {
 		var need Resources
-		for _, r := range s.Pending {
+		for _, r := range fits {
 			need.Memory += r.Memory
 			need.NanoCPU += r.NanoCPU
 		}
 		want = max(p.Step, nodesFor(need, s.NodeCapacity))
-		why = fmt.Sprintf("%d task(s) pending for lack of resources (%s, %s)", len(s.Pending), gib(need.Memory), cpus(need.NanoCPU))
+		why = fmt.Sprintf("%d task(s) pending for lack of resources (%s, %s)", len(fits), gib(need.Memory), cpus(need.NanoCPU))
 	}
 	if memFrac >= p.Threshold || cpuFrac >= p.Threshold {
 		// Enough nodes to bring both back under the threshold, at least Step.
@@ -103,6 +104,11 @@ func Decide(s State, p Policy, now time.Time) Decision {
 		why += r
 	}
 	if want == 0 {
+		if len(tooBig) > 0 {
+			r := tooBig[0]
+			return Decision{Blocked: true, Reason: fmt.Sprintf("%d task(s) pending that no node can hold (one reserves %s, %s; a node has %s, %s): adding nodes cannot place them; lower the service's reservations",
+				len(tooBig), gib(r.Memory), cpus(r.NanoCPU), gib(s.NodeCapacity.Memory), cpus(s.NodeCapacity.NanoCPU))}
+		}
 		return Decision{}
 	}
 	if s.Creating > 0 {
@@ -122,6 +128,19 @@ func Decide(s State, p Policy, now time.Time) Decision {
 		why += fmt.Sprintf(" (limited to %d by the maximum of %d nodes)", room, p.Max)
 	}
 	return Decision{Add: add, Reason: fmt.Sprintf("%s: adding %s", why, plural(add))}
+}
+
+// splitPending separates pending tasks a node could hold from those larger
+// than any node (more nodes would never place them).
+func splitPending(pending []Resources, node Resources) (fits, tooBig []Resources) {
+	for _, r := range pending {
+		if r.Memory > node.Memory || r.NanoCPU > node.NanoCPU {
+			tooBig = append(tooBig, r)
+		} else {
+			fits = append(fits, r)
+		}
+	}
+	return fits, tooBig
 }
 
 // nodesFor is how many nodes it takes to hold need.
