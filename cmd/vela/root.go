@@ -29,6 +29,7 @@ Start with an install config:
 		newInstallCmd(),
 		newLabCmd(),
 		newIgnitionCmd(),
+		newAgentCmd(),
 	)
 	return root
 }
