@@ -48,3 +48,10 @@ lab-plan: build ## print the lab's plan without touching anything
 
 clean: ## remove build output
 	rm -rf bin
+
+# Benchmarks: each prints a side-by-side table against its reference from
+# the same run (ratios matter; these machines are noisy). Figures and their
+# conditions are recorded in docs/benchmarks.md. They need root.
+.PHONY: bench-nodes bench-pxe bench-controlplane bench-images
+bench-nodes: deps ## node create -> dockerd ready, idle memory per node, vs a bare host dockerd
+	go run ./bench/nodes -n 20
