@@ -30,6 +30,7 @@ Start with an install config:
 		newLabCmd(),
 		newIgnitionCmd(),
 		newAgentCmd(),
+		newServerCmd(), newMembersCmd(), newEventsCmd(),
 	)
 	return root
 }

@@ -1,0 +1,134 @@
+package fsm
+
+import "time"
+
+// Member is a control plane member as recorded in the replicated state (Raft
+// keeps the voting configuration; this adds the API address clients and
+// followers use to reach it).
+type Member struct {
+	ID       string    `json:"id"`
+	RaftAddr string    `json:"raft_addr"`
+	APIAddr  string    `json:"api_addr"`
+	Joined   time.Time `json:"joined"`
+}
+
+// Machine is a bare-metal server known by MAC and/or SMBIOS UUID.
+type Machine struct {
+	Name        string            `json:"name"`
+	MAC         string            `json:"mac,omitempty"`
+	UUID        string            `json:"uuid,omitempty"`
+	Role        string            `json:"role,omitempty"`
+	Address     string            `json:"address,omitempty"`
+	State       string            `json:"state,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	ModifyIndex uint64            `json:"modify_index"`
+}
+
+// Hypervisor is a machine that runs the agent and hosts nodes.
+type Hypervisor struct {
+	Name        string    `json:"name"`
+	Address     string    `json:"address,omitempty"`
+	CPUs        int       `json:"cpus,omitempty"`
+	MemoryBytes int64     `json:"memory_bytes,omitempty"`
+	DiskBytes   int64     `json:"disk_bytes,omitempty"`
+	State       string    `json:"state,omitempty"`
+	LastSeen    time.Time `json:"last_seen,omitempty"`
+	ModifyIndex uint64    `json:"modify_index"`
+}
+
+// Default tenant quotas.
+const (
+	DefaultMaxClusters        = 3
+	DefaultMaxNodesPerCluster = 10
+)
+
+// Quota limits what a tenant may own.
+type Quota struct {
+	MaxClusters        int `json:"max_clusters"`
+	MaxNodesPerCluster int `json:"max_nodes_per_cluster"`
+}
+
+// Tenant is an account that owns clusters.
+type Tenant struct {
+	Name        string    `json:"name"`
+	Quota       Quota     `json:"quota"`
+	Created     time.Time `json:"created"`
+	ModifyIndex uint64    `json:"modify_index"`
+}
+
+// Token scopes.
+const (
+	ScopeAdmin  = "admin"
+	ScopeTenant = "tenant"
+)
+
+// APIToken is a bearer token; only the SHA-256 of its secret is stored.
+type APIToken struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name,omitempty"`
+	Hash        string    `json:"hash"`
+	Scope       string    `json:"scope"`
+	Tenant      string    `json:"tenant,omitempty"`
+	Created     time.Time `json:"created"`
+	ModifyIndex uint64    `json:"modify_index"`
+}
+
+// Cluster is a tenant's Docker Swarm: a set of nodes. Its key is
+// "tenant/name".
+type Cluster struct {
+	Tenant      string    `json:"tenant"`
+	Name        string    `json:"name"`
+	Nodes       int       `json:"nodes"`
+	State       string    `json:"state,omitempty"`
+	Created     time.Time `json:"created"`
+	ModifyIndex uint64    `json:"modify_index"`
+}
+
+// Key is the cluster's key in the state.
+func (c Cluster) Key() string { return c.Tenant + "/" + c.Name }
+
+// Node is one LXC container on a hypervisor. Its key is its Name, which is
+// unique across the appliance.
+type Node struct {
+	Name        string `json:"name"`
+	Tenant      string `json:"tenant"`
+	Cluster     string `json:"cluster"`
+	Hypervisor  string `json:"hypervisor,omitempty"`
+	Address     string `json:"address,omitempty"`
+	State       string `json:"state,omitempty"`
+	ModifyIndex uint64 `json:"modify_index"`
+}
+
+// Join token roles.
+const (
+	JoinMember = "member"
+	JoinAgent  = "agent"
+)
+
+// JoinToken lets one machine join, once, before it expires. Only the
+// SHA-256 of its secret is stored.
+type JoinToken struct {
+	ID      string    `json:"id"`
+	Hash    string    `json:"hash"`
+	Role    string    `json:"role"`
+	Created time.Time `json:"created"`
+	Expires time.Time `json:"expires"`
+	UsedBy  string    `json:"used_by,omitempty"`
+	UsedAt  time.Time `json:"used_at,omitempty"`
+}
+
+// Event records one state change: who did what to which object, when.
+type Event struct {
+	Index  uint64    `json:"index"`
+	Time   time.Time `json:"time"`
+	Actor  string    `json:"actor"`
+	Kind   string    `json:"kind"`
+	Action string    `json:"action"`
+	Object string    `json:"object"`
+}
+
+// ClusterInfo identifies the Raft cluster; written once at bootstrap.
+type ClusterInfo struct {
+	ID     string `json:"id"`
+	CACert string `json:"ca_cert"`
+}
