@@ -2,6 +2,7 @@ package hypervisor_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"testing"
@@ -26,10 +27,14 @@ func testDomain(name string) string {
 }
 
 // lxcDomain is the smallest LXC domain: a process sharing the host's root.
+// lxcDomain is a minimal LXC domain. Its UUID follows from its name, so
+// defining it again updates it instead of clashing with a new random UUID.
 func lxcDomain(name string) string {
-	return fmt.Sprintf(`<domain type='lxc'><name>%s</name><memory unit='MiB'>64</memory>
+	sum := sha256.Sum256([]byte(name))
+	uuid := fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
+	return fmt.Sprintf(`<domain type='lxc'><name>%s</name><uuid>%s</uuid><memory unit='MiB'>64</memory>
 <os><type>exe</type><init>/bin/sleep</init><initarg>600</initarg></os>
-<devices><console type='pty'/></devices></domain>`, name)
+<devices><console type='pty'/></devices></domain>`, name, uuid)
 }
 
 func names(ds []hypervisor.Domain) map[string]hypervisor.State {
