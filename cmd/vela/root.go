@@ -31,6 +31,7 @@ Start with an install config:
 		newIgnitionCmd(),
 		newAgentCmd(),
 		newServerCmd(), newMembersCmd(), newEventsCmd(),
+		newPXECmd(), newMachinesCmd(),
 	)
 	return root
 }
