@@ -85,20 +85,27 @@ func newConfigSchemaCmd() *cobra.Command {
 // "-" reads the command's standard input. A config that validates is also
 // checked for what only rendering finds (operator Butane snippets).
 func loadConfig(cmd *cobra.Command, path string) (*config.Config, *config.Source, config.Diagnostics) {
-	var (
-		cfg   *config.Config
-		src   *config.Source
-		diags config.Diagnostics
-	)
-	if path != "-" {
-		cfg, src, diags = config.Load(path)
-	} else if data, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), config.MaxFileSize+1)); err != nil {
-		return nil, nil, config.Diagnostics{{File: "<stdin>", Msg: "cannot read standard input: " + err.Error()}}
-	} else {
-		cfg, src, diags = config.Parse("<stdin>", data)
+	if path == "-" {
+		data, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), config.MaxFileSize+1))
+		if err != nil {
+			return nil, nil, config.Diagnostics{{File: "<stdin>", Msg: "cannot read standard input: " + err.Error()}}
+		}
+		return loadConfigBytes("<stdin>", data)
 	}
+	cfg, src, diags := config.Load(path)
+	return withRenderChecks(cfg, src, diags, configDir(path))
+}
+
+// loadConfigBytes validates YAML held in memory (standard input, the TUI's
+// review screen) exactly as loadConfig validates a file.
+func loadConfigBytes(name string, b []byte) (*config.Config, *config.Source, config.Diagnostics) {
+	cfg, src, diags := config.Parse(name, b)
+	return withRenderChecks(cfg, src, diags, ".")
+}
+
+func withRenderChecks(cfg *config.Config, src *config.Source, diags config.Diagnostics, baseDir string) (*config.Config, *config.Source, config.Diagnostics) {
 	if cfg != nil && !diags.HasErrors() {
-		diags = append(diags, ignition.Check(cfg, src, configDir(path))...)
+		diags = append(diags, ignition.Check(cfg, src, baseDir)...)
 		diags.Sort()
 	}
 	return cfg, src, diags

@@ -18,12 +18,13 @@ import (
 type installFlags struct {
 	config, output, stateDir, imageDir string
 	dryRun, skipChecks, reset          bool
+	accessible                         bool
 }
 
 func newInstallCmd() *cobra.Command {
 	var f installFlags
 	cmd := &cobra.Command{
-		Use:   "install --config FILE",
+		Use:   "install [--config FILE]",
 		Short: "Install the appliance described by an install config (resumable)",
 		Long: `Install the appliance described by an install config: check the file, check this
 host (preflight), print the plan, then execute it step by step.
@@ -31,11 +32,17 @@ host (preflight), print the plan, then execute it step by step.
 Progress is saved in the state dir after every step. If the install stops
 (a failure, Ctrl-C, a power cut, kill -9), run the same command again: it
 resumes at the step that did not finish, and steps already done are not
-done again. --dry-run prints the plan and touches nothing.`,
+done again. --dry-run prints the plan and touches nothing.
+
+Without --config, on a terminal, an interactive installer asks the questions
+(full screen, or line by line with --accessible, on TERM=dumb or a serial
+console), saves the answers as a config file and installs from it; the live
+progress view is shown on a terminal, one text line per event otherwise.`,
 		Example: `  vela install --config rack.yaml --dry-run
   vela install --config rack.yaml
   vela install --config rack.yaml --output json | jq .
-  vela install --config examples/lab.yaml   # the whole appliance in VMs on this host`,
+  vela install --config examples/lab.yaml   # the whole appliance in VMs on this host
+  vela install                              # the interactive installer`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runInstall(cmd, f) },
 	}
@@ -47,7 +54,7 @@ done again. --dry-run prints the plan and touches nothing.`,
 	fl.StringVar(&f.imageDir, "image-dir", "/var/lib/vela/images", "where boot artifacts are stored")
 	fl.BoolVar(&f.skipChecks, "skip-checks", false, "do not stop on failed preflight checks (they are still printed)")
 	fl.BoolVar(&f.reset, "reset", false, "forget the progress of an earlier install in the state dir and start over")
-	_ = cmd.MarkFlagRequired("config")
+	fl.BoolVar(&f.accessible, "accessible", false, "interactive installer: ask line by line instead of drawing full screen")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -55,6 +62,12 @@ done again. --dry-run prints the plan and touches nothing.`,
 func runInstall(cmd *cobra.Command, f installFlags) error {
 	if f.output != "text" && f.output != "json" {
 		return exitError{code: 1, msg: fmt.Sprintf("--output %q: use text or json", f.output)}
+	}
+	if f.config == "" {
+		if err := interactiveInstall(cmd, f); err != nil {
+			return err
+		}
+		f.config, _ = cmd.Flags().GetString("config")
 	}
 	cfg, _, diags := loadConfig(cmd, f.config)
 	printDiags(cmd.ErrOrStderr(), diags)
@@ -88,7 +101,10 @@ func runInstall(cmd *cobra.Command, f installFlags) error {
 	if f.output == "json" {
 		emit = run.JSONLines(out)
 	}
-	runner, err := run.New(run.Config{Plan: p, Executors: steps.Executors(env), StateDir: f.stateDir, Emit: emit})
+	// The runner emits through emit as it is when each event happens: the
+	// live view below takes over from the text lines on a terminal.
+	runner, err := run.New(run.Config{Plan: p, Executors: steps.Executors(env), StateDir: f.stateDir,
+		Emit: func(ev run.Event) { emit(ev) }})
 	var missing *run.MissingExecutorsError
 	if errors.As(err, &missing) {
 		if f.output == "text" {
@@ -102,6 +118,13 @@ func runInstall(cmd *cobra.Command, f installFlags) error {
 	if f.reset {
 		if err := os.Remove(filepath.Join(f.stateDir, run.StateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("--reset: %w", err)
+		}
+	}
+	if f.output == "text" {
+		// On a terminal the live view draws the events instead of lines.
+		if view, wait, ok := progressEmitter(cmd); ok {
+			defer wait()
+			emit = view
 		}
 	}
 	if err := runner.Run(cmd.Context()); err != nil {
