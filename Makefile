@@ -55,3 +55,9 @@ clean: ## remove build output
 .PHONY: bench-nodes bench-pxe bench-controlplane bench-images
 bench-nodes: deps ## node create -> dockerd ready, idle memory per node, vs a bare host dockerd
 	go run ./bench/nodes -n 20
+
+bench-pxe: deps ## N simulated PXE clients (DHCP, TFTP, HTTP, Ignition) vs dnsmasq + nginx
+	go run ./bench/pxe -n 10,100,500,1000
+
+bench-controlplane: deps ## writes through the API at 1/16/64 clients and leader failover, vs etcd 3.4
+	go run ./bench/controlplane -duration 10s -kills 10
