@@ -119,7 +119,7 @@ func baseConfig(in Input) (types.Config, error) {
 	if err != nil {
 		return types.Config{}, err
 	}
-	bu, err := butaneFor(in.Config.OS.Image, d)
+	bu, err := butaneFor(Variant(in.Config.OS.Image), d)
 	if err != nil {
 		return types.Config{}, fmt.Errorf("machine %q: %w", in.Machine, err)
 	}
@@ -150,8 +150,8 @@ func newData(in Input) (data, error) {
 	if !hostnameRE.MatchString(m.Name) {
 		return data{}, fmt.Errorf("machine %q: the name is not a valid hostname; use 1-63 lowercase letters, digits and hyphens, starting and ending with a letter or digit", m.Name)
 	}
-	if c.OS.Image != config.ImageVelaOS && c.OS.Image != config.ImageFCOS {
-		return data{}, fmt.Errorf("machine %q: os.image %q has no Vela template; Vela renders Ignition for vela-os and fcos only", m.Name, c.OS.Image)
+	if c.OS.Image != config.ImageVelaOS && c.OS.Image != config.ImageFCOS && c.OS.Image != config.ImageCustom {
+		return data{}, fmt.Errorf("machine %q: os.image %q has no Vela template; use vela-os, fcos or custom", m.Name, c.OS.Image)
 	}
 	if !hexSHA512RE.MatchString(in.VelaSHA512) {
 		return data{}, fmt.Errorf("machine %q: vela binary hash %q is not a hex sha512; pass the sha512sum of the binary the boot server serves", m.Name, in.VelaSHA512)
@@ -219,7 +219,17 @@ func bootstrapMember(c *config.Config) (config.Machine, error) {
 	return ms[0], nil
 }
 
-// butaneFor fills the template of an OS image.
+// Variant is the template an OS image's machines get. A custom image gets
+// vela-os's: it is expected to be a systemd distribution whose initramfs runs
+// Ignition (docs/ignition.md says what it must provide).
+func Variant(image string) string {
+	if image == config.ImageFCOS {
+		return config.ImageFCOS
+	}
+	return config.ImageVelaOS
+}
+
+// butaneFor fills the template of a variant.
 func butaneFor(image string, d data) ([]byte, error) {
 	var b bytes.Buffer
 	if err := templates.ExecuteTemplate(&b, image+".bu.tmpl", d); err != nil {

@@ -158,3 +158,20 @@ func TestContent(t *testing.T) {
 		}
 	}
 }
+
+// A custom image gets the vela-os variant's config.
+func TestCustomImageUsesVelaOSTemplate(t *testing.T) {
+	cfg := loadTestConfig(t, config.ImageVelaOS)
+	want, err := Render(testInput(t, cfg, cfg.Machines[0].Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.OS = config.OS{Image: config.ImageCustom, Kernel: "k", Initramfs: "i"}
+	got, err := Render(testInput(t, cfg, cfg.Machines[0].Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Error("custom image config differs from the vela-os one")
+	}
+}

@@ -114,7 +114,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown machine", func(in *Input) { in.Machine = "nope" }, `machine "nope" is not in the install config`},
 		{"name not a hostname", func(in *Input) { in.Config.Machines[1].Name = "Both_1"; in.Machine = "Both_1" }, "not a valid hostname"},
-		{"custom image", func(in *Input) { in.Config.OS.Image = config.ImageCustom }, "has no Vela template"},
+		{"unknown image", func(in *Input) { in.Config.OS.Image = "windows" }, "has no Vela template"},
 		{"bad hash", func(in *Input) { in.VelaSHA512 = "abc" }, "not a hex sha512"},
 		{"no token", func(in *Input) { in.JoinToken = "" }, "join token is missing"},
 		{"token with spaces", func(in *Input) { in.JoinToken = "a token with spaces in it" }, "malformed"},

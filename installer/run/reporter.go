@@ -53,3 +53,17 @@ func (p *reporter) Background(name string, fn func(ctx context.Context) error) {
 type Backgrounder interface {
 	Background(name string, fn func(ctx context.Context) error)
 }
+
+// MachineStater is implemented by the Reporter given to steps: the last
+// state recorded for a machine in this run or an earlier one.
+type MachineStater interface {
+	MachineState(name string) (state, detail string)
+}
+
+// MachineState returns the last recorded state of a machine.
+func (p *reporter) MachineState(name string) (state, detail string) {
+	p.r.mu.Lock()
+	defer p.r.mu.Unlock()
+	m := p.r.state.Machines[name]
+	return m.State, m.Detail
+}

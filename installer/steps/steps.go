@@ -1,6 +1,10 @@
 package steps
 
 import (
+	"log/slog"
+	"os"
+	"time"
+
 	"github.com/vela-appliance/vela/installer/config"
 	"github.com/vela-appliance/vela/installer/plan"
 	"github.com/vela-appliance/vela/installer/run"
@@ -12,14 +16,44 @@ type Env struct {
 	BaseDir  string // directory of the config file
 	StateDir string // progress, secrets, rendered configs (0700)
 	ImageDir string // boot artifacts
+	// VelaBinary is the vela served to machines (default: this executable).
+	VelaBinary string
+	Logger     *slog.Logger
+	Now        func() time.Time
+
+	boot *bootWatch
 }
 
 // Executors returns the executors this build has, by kind.
 func Executors(env *Env) run.Executors {
-	ex := run.Executors{}
+	env.boot = newBootWatch()
+	ex := run.Executors{
+		plan.Secrets:      env.secrets,
+		plan.Ignition:     env.renderIgnition,
+		plan.BootServices: env.bootServices,
+		plan.MachineBoot:  env.machineBoot,
+	}
 	if env.Config.Lab != nil {
 		ex[plan.LabNetwork] = env.labNetwork
 		ex[plan.LabVMs] = env.labVMs
 	}
 	return ex
+}
+
+func (e *Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Env) velaBinary() string {
+	if e.VelaBinary != "" {
+		return e.VelaBinary
+	}
+	p, err := os.Executable()
+	if err != nil {
+		return os.Args[0]
+	}
+	return p
 }
