@@ -19,6 +19,7 @@ type installFlags struct {
 	config, output, stateDir, imageDir string
 	dryRun, skipChecks, reset          bool
 	accessible                         bool
+	until                              string
 }
 
 func newInstallCmd() *cobra.Command {
@@ -41,6 +42,7 @@ progress view is shown on a terminal, one text line per event otherwise.`,
 		Example: `  vela install --config rack.yaml --dry-run
   vela install --config rack.yaml
   vela install --config rack.yaml --output json | jq .
+  vela install --config rack.yaml --until machine-boot   # stop once every machine booted
   vela install --config examples/lab.yaml   # the whole appliance in VMs on this host
   vela install                              # the interactive installer`,
 		Args: cobra.NoArgs,
@@ -54,6 +56,7 @@ progress view is shown on a terminal, one text line per event otherwise.`,
 	fl.StringVar(&f.imageDir, "image-dir", "/var/lib/vela/images", "where boot artifacts are stored")
 	fl.BoolVar(&f.skipChecks, "skip-checks", false, "do not stop on failed preflight checks (they are still printed)")
 	fl.BoolVar(&f.reset, "reset", false, "forget the progress of an earlier install in the state dir and start over")
+	fl.StringVar(&f.until, "until", "", "stop after this step ID or kind (a staged install; rerun without it to finish)")
 	fl.BoolVar(&f.accessible, "accessible", false, "interactive installer: ask line by line instead of drawing full screen")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -75,6 +78,12 @@ func runInstall(cmd *cobra.Command, f installFlags) error {
 		return exitError{code: 1, msg: fmt.Sprintf("%s: %d error(s); nothing was changed. `vela config validate %s` checks the file alone", f.config, len(diags.Errors()), f.config)}
 	}
 	p := plan.Make(cfg)
+	if f.until != "" {
+		var err error
+		if p, err = p.Until(f.until); err != nil {
+			return exitError{code: 1, msg: err.Error()}
+		}
+	}
 	out := cmd.OutOrStdout()
 	if f.dryRun {
 		if f.output == "json" {

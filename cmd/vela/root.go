@@ -28,10 +28,11 @@ Start with an install config:
 		newConfigCmd(),
 		newInstallCmd(),
 		newLabCmd(),
+		newImagesCmd(),
 		newIgnitionCmd(),
-		newAgentCmd(),
-		newServerCmd(), newMembersCmd(), newEventsCmd(),
 		newPXECmd(), newMachinesCmd(),
+		newServerCmd(), newMembersCmd(), newEventsCmd(),
+		newAgentCmd(),
 	)
 	return root
 }

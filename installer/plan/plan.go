@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/vela-appliance/vela/installer/config"
 )
@@ -163,4 +164,25 @@ func Hash(c *config.Config) string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// Until returns the plan cut after the last step of the given kind or ID
+// (a staged install: `vela install --until machine-boot`). The hash stays
+// the config's, so a later full run resumes from where the staged one ended.
+func (p Plan) Until(stop string) (Plan, error) {
+	last := -1
+	for i, s := range p.Steps {
+		if s.ID == stop || string(s.Kind) == stop {
+			last = i
+		}
+	}
+	if last < 0 {
+		var kinds []string
+		for _, k := range p.Kinds() {
+			kinds = append(kinds, string(k))
+		}
+		return Plan{}, fmt.Errorf("--until %q: no such step in the plan; use a step ID or one of: %s", stop, strings.Join(kinds, ", "))
+	}
+	p.Steps = p.Steps[:last+1]
+	return p, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -106,5 +107,22 @@ func TestNoTenantNoClusterSteps(t *testing.T) {
 		if s.Kind == Tenant || s.Kind == TenantCluster {
 			t.Errorf("unexpected step %s", s.ID)
 		}
+	}
+}
+
+func TestUntil(t *testing.T) {
+	p := Make(load(t, true))
+	cut, err := p.Until("machine-boot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := cut.Steps[len(cut.Steps)-1].ID; last != "machine-boot/lab-3" || cut.Hash != p.Hash {
+		t.Errorf("cut ends at %s", last)
+	}
+	if cut, _ := p.Until("ignition/lab-1"); cut.Steps[len(cut.Steps)-1].ID != "ignition/lab-1" {
+		t.Errorf("cut by ID ends at %s", cut.Steps[len(cut.Steps)-1].ID)
+	}
+	if _, err := p.Until("nope"); err == nil || !strings.Contains(err.Error(), "lab-network, images") {
+		t.Errorf("got %v", err)
 	}
 }

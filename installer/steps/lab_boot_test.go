@@ -77,20 +77,13 @@ lab: {count: 3, bridge: %s, memory: 1GiB, cpus: 1, accel: tcg, firmware: bios}
 		}
 	})
 
-	// The plan up to the machines' boot: the later steps need the control
-	// plane on the machines, which this tiny OS does not run.
-	p := plan.Make(cfg)
-	var steps []plan.Step
-	for _, s := range p.Steps {
-		if s.Kind == plan.Images || s.Kind == plan.Bootstrap {
-			if s.Kind == plan.Bootstrap {
-				break
-			}
-			continue // a custom image needs no build
-		}
-		steps = append(steps, s)
+	// The plan up to the machines' boot (as `vela install --until
+	// machine-boot`): the later steps need the control plane on the machines,
+	// which this tiny OS does not run.
+	p, err := plan.Make(cfg).Until(string(plan.MachineBoot))
+	if err != nil {
+		t.Fatal(err)
 	}
-	p.Steps = steps
 
 	var events []run.Event
 	runOnce := func() {

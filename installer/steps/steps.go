@@ -15,7 +15,9 @@ type Env struct {
 	Config   *config.Config
 	BaseDir  string // directory of the config file
 	StateDir string // progress, secrets, rendered configs (0700)
-	ImageDir string // boot artifacts
+	ImageDir string // boot artifacts (the image store)
+	// ImageCache is the image build cache (default images.DefaultCacheDir).
+	ImageCache string
 	// VelaBinary is the vela served to machines (default: this executable).
 	VelaBinary string
 	Logger     *slog.Logger
@@ -28,6 +30,7 @@ type Env struct {
 func Executors(env *Env) run.Executors {
 	env.boot = newBootWatch()
 	ex := run.Executors{
+		plan.Images:       env.prepareImages,
 		plan.Secrets:      env.secrets,
 		plan.Ignition:     env.renderIgnition,
 		plan.BootServices: env.bootServices,

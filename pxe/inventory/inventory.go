@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vela-appliance/vela/images"
 	"github.com/vela-appliance/vela/installer/config"
 	"github.com/vela-appliance/vela/pxe"
 )
@@ -57,10 +58,14 @@ func New(cfg Config) (*Inventory, error) {
 	}
 	inv := &Inventory{byMAC: map[string]pxe.Machine{}, byUUID: map[string]pxe.Machine{}, stateDir: cfg.StateDir, now: cfg.Now}
 	c := cfg.Install
+	args := c.OS.KernelArgs
+	if c.OS.Image == config.ImageVelaOS {
+		args = strings.TrimSpace(images.VelaOSKernelArgs + " " + args)
+	}
 	for _, m := range c.Machines {
 		pm := pxe.Machine{
 			Name: m.Name, MAC: pxe.NormalizeMAC(m.MAC), UUID: strings.ToLower(m.UUID),
-			Image: c.OS.Image, KernelArgs: c.OS.KernelArgs, Disk: m.Disk,
+			Image: c.OS.Image, KernelArgs: args, Disk: m.Disk,
 		}
 		if m.Static() {
 			a, err := netip.ParseAddr(m.Address)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vela-appliance/vela/images"
 	"github.com/vela-appliance/vela/installer/config"
 	"github.com/vela-appliance/vela/pxe"
 )
@@ -28,8 +29,10 @@ func TestLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m1 := pxe.Machine{Name: "m1", MAC: "52:54:00:aa:00:01", Address: netip.MustParseAddr("10.0.0.11"), Image: "vela-os", KernelArgs: "console=ttyS0", Disk: "/dev/vda"}
-	m2 := pxe.Machine{Name: "m2", UUID: "4c4c4544-0042-3510-8052-b4c04f4e4a31", Image: "vela-os", KernelArgs: "console=ttyS0"}
+	// vela-os machines get the image's own kernel arguments before the operator's.
+	args := images.VelaOSKernelArgs + " console=ttyS0"
+	m1 := pxe.Machine{Name: "m1", MAC: "52:54:00:aa:00:01", Address: netip.MustParseAddr("10.0.0.11"), Image: "vela-os", KernelArgs: args, Disk: "/dev/vda"}
+	m2 := pxe.Machine{Name: "m2", UUID: "4c4c4544-0042-3510-8052-b4c04f4e4a31", Image: "vela-os", KernelArgs: args}
 	tests := []struct {
 		c    pxe.Client
 		want pxe.Machine
