@@ -254,6 +254,9 @@ func (v *validator) discovery() {
 	case d.Mode == DiscoveryAdmit && d.Role != RoleHypervisor:
 		v.err("discovery.role", fmt.Sprintf("%q cannot be given to unknown machines", d.Role),
 			"set role: hypervisor (members are always listed by hand)")
+	case d.Mode == DiscoveryAdmit:
+		v.warn("discovery.mode", "admit: this version records unknown machines (vela machines ls) but does not boot them yet, as with ignore",
+			"add the machines you want installed to machines")
 	case d.Mode == DiscoveryIgnore && d.Role != "":
 		v.warn("discovery.role", "ignored with mode: ignore", "remove it, or set mode: admit")
 	}
