@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sort"
 	"strings"
 	"time"
 )
@@ -45,6 +46,21 @@ type Discovered struct {
 	IP        string    `json:"ip,omitempty"`
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
+}
+
+// SortDiscovered lists discovered machines first seen first (then by MAC).
+func SortDiscovered(m map[string]Discovered) []Discovered {
+	out := make([]Discovered, 0, len(m))
+	for _, d := range m {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].FirstSeen.Equal(out[j].FirstSeen) {
+			return out[i].FirstSeen.Before(out[j].FirstSeen)
+		}
+		return out[i].MAC < out[j].MAC
+	})
+	return out
 }
 
 // Inventory tells the boot servers which machine a request comes from and

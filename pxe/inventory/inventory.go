@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -121,22 +120,9 @@ func ListDiscovered(stateDir string) ([]pxe.Discovered, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sortDiscovered(st.Discovered), nil
+	return pxe.SortDiscovered(st.Discovered), nil
 }
 
-func sortDiscovered(m map[string]pxe.Discovered) []pxe.Discovered {
-	out := make([]pxe.Discovered, 0, len(m))
-	for _, d := range m {
-		out = append(out, d)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].FirstSeen.Equal(out[j].FirstSeen) {
-			return out[i].FirstSeen.Before(out[j].FirstSeen)
-		}
-		return out[i].MAC < out[j].MAC
-	})
-	return out
-}
 
 // Lookup implements pxe.Inventory.
 func (inv *Inventory) Lookup(_ context.Context, c pxe.Client) (pxe.Machine, error) {
@@ -216,7 +202,7 @@ func (inv *Inventory) MarkInstalled(_ context.Context, name string) error {
 func (inv *Inventory) Discovered() []pxe.Discovered {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	return sortDiscovered(inv.st.Discovered)
+	return pxe.SortDiscovered(inv.st.Discovered)
 }
 
 // save writes the record atomically; the caller holds mu.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -93,17 +92,7 @@ func (l *Listener) Wait() error {
 func (l *Listener) Seen() []pxe.Discovered {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]pxe.Discovered, 0, len(l.seen))
-	for _, d := range l.seen {
-		out = append(out, d)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].FirstSeen.Equal(out[j].FirstSeen) {
-			return out[i].FirstSeen.Before(out[j].FirstSeen)
-		}
-		return out[i].MAC < out[j].MAC
-	})
-	return out
+	return pxe.SortDiscovered(l.seen)
 }
 
 // Lookup knows no machine.
