@@ -111,13 +111,9 @@ func (b *Builder) Build(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	defer unlock()
-	if m, ok, err := b.cfg.Store.FindRecipe(images.Node, hash); err != nil {
-		return Result{}, err
-	} else if ok && !b.cfg.Force {
-		if err := b.cfg.Store.Verify(ctx, images.Node, m.Version, b.cfg.Progress); err != nil {
-			b.cfg.Logger.Warn("cached node image failed verification; rebuilding", "version", m.Version, "err", err)
-		} else {
-			return Result{Manifest: m, Cached: true, Took: time.Since(start)}, b.cfg.Store.SetCurrent(images.Node, m.Version)
+	if !b.cfg.Force {
+		if m, ok, err := store.ReuseBuild(ctx, b.cfg.Store, images.Node, hash, b.cfg.Progress, b.cfg.Logger); err != nil || ok {
+			return Result{Manifest: m, Cached: ok, Took: time.Since(start)}, err
 		}
 	}
 	st, err := b.cfg.Store.Stage(images.Node)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vela-appliance/vela/images"
 )
 
 const recipeA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -260,5 +263,44 @@ func TestPrune(t *testing.T) {
 	}
 	if _, err := s.Manifest("fcos", "v3"); err != nil {
 		t.Errorf("current version pruned: %v", err)
+	}
+}
+
+// fakeCache is a hand-written Cache: one recipe built, verifying or not.
+type fakeCache struct {
+	built    bool
+	verifyOK bool
+	current  string
+}
+
+func (f *fakeCache) FindRecipe(image, recipe string) (Manifest, bool, error) {
+	return Manifest{Version: "v1"}, f.built, nil
+}
+func (f *fakeCache) Verify(context.Context, string, string, images.ProgressFunc) error {
+	if f.verifyOK {
+		return nil
+	}
+	return errors.New("rootfs: sha256 mismatch")
+}
+func (f *fakeCache) SetCurrent(image, version string) error { f.current = version; return nil }
+
+func TestReuseBuild(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	for _, tc := range []struct {
+		name        string
+		f           fakeCache
+		ok          bool
+		wantCurrent string
+	}{
+		{"nothing built", fakeCache{}, false, ""},
+		{"built and verifies", fakeCache{built: true, verifyOK: true}, true, "v1"},
+		{"built but corrupt: rebuild", fakeCache{built: true}, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ok, err := ReuseBuild(context.Background(), &tc.f, "vela-os", "abc", nil, log)
+			if err != nil || ok != tc.ok || tc.f.current != tc.wantCurrent {
+				t.Errorf("ok=%v err=%v current=%q", ok, err, tc.f.current)
+			}
+		})
 	}
 }

@@ -80,14 +80,12 @@ func (b *Builder) Build(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	defer unlock()
-	if m, ok, err := b.cfg.Store.FindRecipe(images.VelaOS, hash); err != nil {
-		return Result{}, err
-	} else if ok && !b.cfg.Force {
-		if err := b.cfg.Store.Verify(ctx, images.VelaOS, m.Version, b.cfg.Progress); err != nil {
-			b.log.Warn("cached vela-os failed verification; rebuilding", "version", m.Version, "err", err)
-		} else {
-			b.log.Info("vela-os recipe already built", "version", m.Version, "recipe", hash)
-			return Result{Manifest: m, Cached: true, Took: time.Since(start)}, b.cfg.Store.SetCurrent(images.VelaOS, m.Version)
+	if !b.cfg.Force {
+		if m, ok, err := store.ReuseBuild(ctx, b.cfg.Store, images.VelaOS, hash, b.cfg.Progress, b.log); err != nil || ok {
+			if ok {
+				b.log.Info("vela-os recipe already built", "version", m.Version, "recipe", hash)
+			}
+			return Result{Manifest: m, Cached: ok, Took: time.Since(start)}, err
 		}
 	}
 	st, err := b.cfg.Store.Stage(images.VelaOS)
