@@ -109,16 +109,7 @@ func runImagesBuild(cmd *cobra.Command, f *imagesFlags, b buildFlags, what strin
 	var results []buildResult
 	if what == images.VelaOS || what == "all" {
 		r := velaos.DefaultRecipe()
-		if b.mirror != "" {
-			r.Mirror = b.mirror
-		}
-		switch b.security {
-		case "":
-		case "none":
-			r.SecurityMirror = ""
-		default:
-			r.SecurityMirror = b.security
-		}
+		b.applyMirrors(&r.Mirror, &r.SecurityMirror)
 		res, err := velaos.New(velaos.Config{Store: st, CacheDir: f.cache, Recipe: r, Busybox: b.busybox,
 			IgnitionBinary: b.ignition, Force: b.force, Logger: slog.Default(), Progress: pr.report}).Build(cmd.Context())
 		if err != nil {
@@ -134,6 +125,20 @@ func runImagesBuild(cmd *cobra.Command, f *imagesFlags, b buildFlags, what strin
 		results = append(results, res)
 	}
 	return printBuildResults(cmd.OutOrStdout(), f.output, st, results)
+}
+
+// applyMirrors overrides a recipe's Debian mirrors with the flags given.
+func (b buildFlags) applyMirrors(mirror, security *string) {
+	if b.mirror != "" {
+		*mirror = b.mirror
+	}
+	switch b.security {
+	case "":
+	case "none":
+		*security = ""
+	default:
+		*security = b.security
+	}
 }
 
 type buildResult struct {

@@ -16,16 +16,7 @@ import (
 
 func buildNode(cmd *cobra.Command, f *imagesFlags, b buildFlags, st *store.Store, pr *progressPrinter) (buildResult, error) {
 	r := nodeimage.DefaultRecipe()
-	if b.mirror != "" {
-		r.Mirror = b.mirror
-	}
-	switch b.security {
-	case "":
-	case "none":
-		r.SecurityMirror = ""
-	default:
-		r.SecurityMirror = b.security
-	}
+	b.applyMirrors(&r.Mirror, &r.SecurityMirror)
 	res, err := nodeimage.New(nodeimage.Config{Store: st, CacheDir: f.cache, Recipe: r, Force: b.force,
 		Logger: slog.Default(), Progress: pr.report}).Build(cmd.Context())
 	return buildResult{res.Manifest, res.Cached, res.Took.Seconds()}, err
