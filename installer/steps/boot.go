@@ -18,6 +18,9 @@ import (
 // generous, since a lab VM under TCG is slow and real servers POST slowly.
 const MachineBootTimeout = 20 * time.Minute
 
+// maxUnknownReported bounds the log lines about machines not in the config.
+const maxUnknownReported = 32
+
 // bootWatch holds the last boot state of each machine, fed by the boot
 // services, and wakes the steps waiting for one.
 type bootWatch struct {
@@ -25,10 +28,23 @@ type bootWatch struct {
 	states  map[string]string
 	details map[string]string
 	changed chan struct{}
+	unknown map[string]bool // MACs not in the config seen so far (bounded)
 }
 
 func newBootWatch() *bootWatch {
-	return &bootWatch{states: map[string]string{}, details: map[string]string{}, changed: make(chan struct{})}
+	return &bootWatch{states: map[string]string{}, details: map[string]string{}, changed: make(chan struct{}), unknown: map[string]bool{}}
+}
+
+// unknownMAC records an unknown MAC: how many have been seen, and whether this
+// one is new. It stops recording past maxUnknownReported.
+func (w *bootWatch) unknownMAC(mac string) (n int, first bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.unknown[mac] || len(w.unknown) > maxUnknownReported {
+		return len(w.unknown), false
+	}
+	w.unknown[mac] = true
+	return len(w.unknown), true
 }
 
 func (w *bootWatch) set(machine, state, detail string) {
@@ -58,14 +74,16 @@ func (e *Env) bootServices(ctx context.Context, _ plan.Step, r run.Reporter) err
 		StateDir: filepath.Join(e.StateDir, "pxe"), ImagesDir: e.ImageDir, VelaBinary: e.velaBinary(),
 		Logger: e.logger(),
 		OnState: func(machine, mac, state, detail string) {
-			name := machine
-			if name == "" {
-				name = "unknown " + mac
+			if machine == "" {
+				// Not a machine of the config: say so once per MAC (a wrong
+				// MAC in the config shows up here), never flood the output.
+				if n, first := e.boot.unknownMAC(mac); first && n <= maxUnknownReported {
+					r.Logf("a machine not in the config is network-booting: MAC %s (ignored; `vela machines ls` lists them)", mac)
+				}
+				return
 			}
-			r.Machine(name, state, detail)
-			if machine != "" {
-				e.boot.set(machine, state, detail)
-			}
+			r.Machine(machine, state, detail)
+			e.boot.set(machine, state, detail)
 		},
 	})
 	if err != nil {
