@@ -123,7 +123,6 @@ func ListDiscovered(stateDir string) ([]pxe.Discovered, error) {
 	return pxe.SortDiscovered(st.Discovered), nil
 }
 
-
 // Lookup implements pxe.Inventory.
 func (inv *Inventory) Lookup(_ context.Context, c pxe.Client) (pxe.Machine, error) {
 	m, ok := inv.byMAC[pxe.NormalizeMAC(c.MAC)]
