@@ -9,8 +9,8 @@ import (
 	"strings"
 )
 
-// run runs a command and returns its error with its output, for messages.
-func run(ctx context.Context, name string, args ...string) error {
+// runCmd runs a command and returns its error with its output, for messages.
+func runCmd(ctx context.Context, name string, args ...string) error {
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
@@ -38,16 +38,16 @@ func (n Network) Up(ctx context.Context, l *ledger) error {
 		if err := l.update(func(o *Owned) { o.Bridge = n.Bridge }); err != nil {
 			return err
 		}
-		if err := run(ctx, "ip", "link", "add", n.Bridge, "type", "bridge"); err != nil {
+		if err := runCmd(ctx, "ip", "link", "add", n.Bridge, "type", "bridge"); err != nil {
 			return fmt.Errorf("creating lab bridge: %w", err)
 		}
 		// No IPv6 duplicate address detection delay on a private bridge.
-		_ = run(ctx, "sysctl", "-qw", "net.ipv6.conf."+n.Bridge+".accept_dad=0")
-		if err := run(ctx, "ip", "addr", "add", n.Address.String(), "dev", n.Bridge); err != nil {
+		_ = runCmd(ctx, "sysctl", "-qw", "net.ipv6.conf."+n.Bridge+".accept_dad=0")
+		if err := runCmd(ctx, "ip", "addr", "add", n.Address.String(), "dev", n.Bridge); err != nil {
 			return fmt.Errorf("addressing lab bridge: %w", err)
 		}
 	}
-	if err := run(ctx, "ip", "link", "set", n.Bridge, "up"); err != nil {
+	if err := runCmd(ctx, "ip", "link", "set", n.Bridge, "up"); err != nil {
 		return err
 	}
 	return n.allowForward(ctx, l)
@@ -75,7 +75,7 @@ func (n Network) allowForward(ctx context.Context, l *ledger) error {
 		if err := l.update(func(o *Owned) { o.Iptables = append(o.Iptables, rule) }); err != nil {
 			return err
 		}
-		if err := run(ctx, "iptables", append([]string{"-I"}, rule...)...); err != nil {
+		if err := runCmd(ctx, "iptables", append([]string{"-I"}, rule...)...); err != nil {
 			return fmt.Errorf("allowing forwarding on the lab bridge: %w", err)
 		}
 	}
@@ -92,16 +92,16 @@ func (n Network) AddTap(ctx context.Context, l *ledger, tap string) error {
 		}); err != nil {
 			return err
 		}
-		if err := run(ctx, "ip", "tuntap", "add", "dev", tap, "mode", "tap"); err != nil {
+		if err := runCmd(ctx, "ip", "tuntap", "add", "dev", tap, "mode", "tap"); err != nil {
 			return fmt.Errorf("creating tap for a lab VM: %w", err)
 		}
 	} else if !contains(l.owned().Taps, tap) {
 		return fmt.Errorf("interface %s exists and is not the lab's; remove it or pick another lab.bridge", tap)
 	}
-	if err := run(ctx, "ip", "link", "set", tap, "master", n.Bridge); err != nil {
+	if err := runCmd(ctx, "ip", "link", "set", tap, "master", n.Bridge); err != nil {
 		return err
 	}
-	return run(ctx, "ip", "link", "set", tap, "up")
+	return runCmd(ctx, "ip", "link", "set", tap, "up")
 }
 
 // TapName is the tap device of VM i (1-based) on bridge: at most 15 bytes.
@@ -118,21 +118,21 @@ func removeNetwork(ctx context.Context, l *ledger) error {
 	o := l.owned()
 	for _, rule := range o.Iptables {
 		if exec.CommandContext(ctx, "iptables", append([]string{"-C"}, rule...)...).Run() == nil {
-			if err := run(ctx, "iptables", append([]string{"-D"}, rule...)...); err != nil {
+			if err := runCmd(ctx, "iptables", append([]string{"-D"}, rule...)...); err != nil {
 				errs = append(errs, err.Error())
 			}
 		}
 	}
 	for _, tap := range o.Taps {
 		if _, err := net.InterfaceByName(tap); err == nil {
-			if err := run(ctx, "ip", "link", "del", tap); err != nil {
+			if err := runCmd(ctx, "ip", "link", "del", tap); err != nil {
 				errs = append(errs, err.Error())
 			}
 		}
 	}
 	if o.Bridge != "" {
 		if _, err := net.InterfaceByName(o.Bridge); err == nil {
-			if err := run(ctx, "ip", "link", "del", o.Bridge); err != nil {
+			if err := runCmd(ctx, "ip", "link", "del", o.Bridge); err != nil {
 				errs = append(errs, err.Error())
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/vela-appliance/vela/installer/run"
 )
 
 // Owned lists what the lab created on this host; Down removes exactly it.
@@ -47,11 +49,7 @@ func (l *ledger) update(f func(o *Owned)) error {
 	if err != nil {
 		return err
 	}
-	tmp := l.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, l.path)
+	return run.WriteFileAtomic(l.path, b, 0o600)
 }
 
 func (l *ledger) owned() Owned {
