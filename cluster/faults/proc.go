@@ -95,6 +95,19 @@ func StartCluster(ctx context.Context, bin, dir string, n int, extra ...string) 
 	if c.caPEM, err = os.ReadFile(c.CAFile); err != nil {
 		return c, err
 	}
+	// The admin token is written during bootstrap, before the API listens:
+	// wait until the bootstrap member answers before anyone asks it anything.
+	cl, err := c.Client(first, 2*time.Second)
+	if err != nil {
+		return c, err
+	}
+	var lastErr error
+	if err := poll(ctx, 30*time.Second, "the bootstrap member's API", func() bool {
+		_, lastErr = cl.Cluster(ctx)
+		return lastErr == nil
+	}); err != nil {
+		return c, fmt.Errorf("%w (last error: %v)\n%s", err, lastErr, first.LogTail())
+	}
 	for _, p := range c.Procs[1:] {
 		cl, err := c.Client(first, 10*time.Second)
 		if err != nil {
