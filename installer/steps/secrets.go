@@ -44,7 +44,7 @@ func (e *Env) secrets(ctx context.Context, _ plan.Step, r run.Reporter) error {
 		if err := ca.Save(dir); err != nil {
 			return run.Failf("check free space and permissions in "+dir, "saving the cluster CA: %v", err)
 		}
-		r.Logf("cluster CA created in %s (its key never leaves the seed and the members)", dir)
+		r.Logf("cluster CA created in %s (its key stays on this host)", dir)
 	} else if err != nil {
 		return run.Failf("move "+dir+" away to make new secrets (then render every config again with --reset)", "%v", err)
 	}
