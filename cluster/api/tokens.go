@@ -96,26 +96,24 @@ func ownedBy(p principal, tenant string) bool {
 }
 
 func (s *Server) listClusters(w http.ResponseWriter, r *http.Request) error {
-	p := principalFrom(r.Context())
-	out := []fsm.Cluster{}
-	s.view(func(st *fsm.State) {
-		for _, c := range fsm.Sorted(st.Clusters) {
-			if ownedBy(p, c.Tenant) {
-				out = append(out, c)
-			}
-		}
-	})
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return listOwned(s, w, r, func(st *fsm.State) map[string]fsm.Cluster { return st.Clusters },
+		func(c fsm.Cluster) string { return c.Tenant })
 }
 
 func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) error {
+	return listOwned(s, w, r, func(st *fsm.State) map[string]fsm.Node { return st.Nodes },
+		func(n fsm.Node) string { return n.Tenant })
+}
+
+// listOwned writes the objects of a table the caller may see: all for an
+// admin, a tenant's own otherwise.
+func listOwned[T any](s *Server, w http.ResponseWriter, r *http.Request, table func(*fsm.State) map[string]T, tenantOf func(T) string) error {
 	p := principalFrom(r.Context())
-	out := []fsm.Node{}
+	out := []T{}
 	s.view(func(st *fsm.State) {
-		for _, n := range fsm.Sorted(st.Nodes) {
-			if ownedBy(p, n.Tenant) {
-				out = append(out, n)
+		for _, o := range fsm.Sorted(table(st)) {
+			if ownedBy(p, tenantOf(o)) {
+				out = append(out, o)
 			}
 		}
 	})
