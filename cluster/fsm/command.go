@@ -30,6 +30,8 @@ const (
 	TypeNodeDelete       Type = 15
 	TypeJoinTokenCreate  Type = 16
 	TypeJoinTokenConsume Type = 17
+	TypeSubnetUpsert     Type = 18
+	TypeSubnetDelete     Type = 19
 )
 
 // IgnoreUnknown is set on a type byte by a newer member for commands that an

@@ -28,6 +28,8 @@ var handlers = map[Type]handler{
 	TypeNodeDelete:       del("node", func(s *State) map[string]Node { return s.Nodes }),
 	TypeJoinTokenCreate:  upsert("join_token", func(s *State) map[string]JoinToken { return s.JoinTokens }, func(t *JoinToken, _ uint64) string { return t.ID }, nil),
 	TypeJoinTokenConsume: applyConsumeJoinToken,
+	TypeSubnetUpsert:     upsert("subnet", func(s *State) map[string]Subnet { return s.Subnets }, func(n *Subnet, i uint64) string { n.ModifyIndex = i; return n.Key() }, nil),
+	TypeSubnetDelete:     del("subnet", func(s *State) map[string]Subnet { return s.Subnets }),
 }
 
 func keyTenant(t *Tenant, i uint64) string {

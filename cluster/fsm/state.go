@@ -22,6 +22,7 @@ type State struct {
 	Clusters    map[string]Cluster    `json:"clusters"`
 	Nodes       map[string]Node       `json:"nodes"`
 	JoinTokens  map[string]JoinToken  `json:"join_tokens"`
+	Subnets     map[string]Subnet     `json:"subnets"`
 	Events      []Event               `json:"events"`
 	LastIndex   uint64                `json:"last_index"`
 }
@@ -37,6 +38,7 @@ func NewState() *State {
 		Clusters:    map[string]Cluster{},
 		Nodes:       map[string]Node{},
 		JoinTokens:  map[string]JoinToken{},
+		Subnets:     map[string]Subnet{},
 	}
 }
 
@@ -68,6 +70,9 @@ func (s *State) fill() {
 	if s.JoinTokens == nil {
 		s.JoinTokens = e.JoinTokens
 	}
+	if s.Subnets == nil {
+		s.Subnets = e.Subnets
+	}
 }
 
 // clone copies the maps and the event slice (not the objects, which are
@@ -82,6 +87,7 @@ func (s *State) clone() *State {
 	c.Clusters = maps.Clone(s.Clusters)
 	c.Nodes = maps.Clone(s.Nodes)
 	c.JoinTokens = maps.Clone(s.JoinTokens)
+	c.Subnets = maps.Clone(s.Subnets)
 	c.Events = s.Events[:len(s.Events):len(s.Events)]
 	return &c
 }

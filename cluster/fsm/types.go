@@ -24,17 +24,54 @@ type Machine struct {
 	ModifyIndex uint64            `json:"modify_index"`
 }
 
-// Hypervisor is a machine that runs the agent and hosts nodes.
+// Hypervisor is a machine that runs the agent and hosts nodes. The agent
+// registers it (capacity, versions) and heartbeats (usage); the proposer
+// stamps LastSeen. State is "ready", "draining" (set by an admin: no new
+// nodes are placed) or "" (registered, not yet heard from); readers derive
+// "unreachable" from LastSeen.
 type Hypervisor struct {
-	Name        string    `json:"name"`
-	Address     string    `json:"address,omitempty"`
-	CPUs        int       `json:"cpus,omitempty"`
-	MemoryBytes int64     `json:"memory_bytes,omitempty"`
-	DiskBytes   int64     `json:"disk_bytes,omitempty"`
-	State       string    `json:"state,omitempty"`
-	LastSeen    time.Time `json:"last_seen,omitempty"`
-	ModifyIndex uint64    `json:"modify_index"`
+	Name           string    `json:"name"`
+	Address        string    `json:"address,omitempty"` // IP the members and other hypervisors reach it on
+	CPUs           int       `json:"cpus,omitempty"`
+	MemoryBytes    int64     `json:"memory_bytes,omitempty"`
+	DiskBytes      int64     `json:"disk_bytes,omitempty"`
+	LibvirtVersion string    `json:"libvirt_version,omitempty"`
+	KernelVersion  string    `json:"kernel_version,omitempty"`
+	ImageVersion   string    `json:"image_version,omitempty"`
+	Usage          HVUsage   `json:"usage"`
+	State          string    `json:"state,omitempty"`
+	LastSeen       time.Time `json:"last_seen,omitzero"`
+	ModifyIndex    uint64    `json:"modify_index"`
 }
+
+// HVUsage is what a hypervisor's last heartbeat reported.
+type HVUsage struct {
+	Nodes            int   `json:"nodes"`
+	MemoryBytes      int64 `json:"memory_bytes"`
+	VCPUs            int   `json:"vcpus"`
+	DiskBytes        int64 `json:"disk_bytes"`
+	LibvirtReachable bool  `json:"libvirt_reachable"`
+}
+
+// Hypervisor states (see Hypervisor).
+const (
+	HypervisorReady    = "ready"
+	HypervisorDraining = "draining"
+)
+
+// Subnet is a tenant's IPv4 subnet on one hypervisor: the tenant bridge
+// there has the gateway (first host address); nodes of that tenant placed
+// on that hypervisor get addresses from it. Other hypervisors route the
+// prefix to Hypervisor's address. Key: "tenant/hypervisor".
+type Subnet struct {
+	Tenant      string `json:"tenant"`
+	Hypervisor  string `json:"hypervisor"`
+	Prefix      string `json:"prefix"` // e.g. 10.200.3.0/24
+	ModifyIndex uint64 `json:"modify_index"`
+}
+
+// Key is the subnet's key in the state.
+func (s Subnet) Key() string { return s.Tenant + "/" + s.Hypervisor }
 
 // Default tenant quotas.
 const (
@@ -88,16 +125,52 @@ type Cluster struct {
 func (c Cluster) Key() string { return c.Tenant + "/" + c.Name }
 
 // Node is one LXC container on a hypervisor. Its key is its Name, which is
-// unique across the appliance.
+// unique across the appliance. The controller writes the desired fields
+// (placement, address, limits, TLS, Desired); the hypervisor's agent writes
+// State and Reason.
 type Node struct {
 	Name        string `json:"name"`
 	Tenant      string `json:"tenant"`
 	Cluster     string `json:"cluster"`
 	Hypervisor  string `json:"hypervisor,omitempty"`
-	Address     string `json:"address,omitempty"`
-	State       string `json:"state,omitempty"`
-	ModifyIndex uint64 `json:"modify_index"`
+	Address     string `json:"address,omitempty"` // IPv4 with the subnet's length, 10.200.3.10/24
+	Gateway     string `json:"gateway,omitempty"` // the tenant bridge's address on the hypervisor
+	MemoryBytes int64  `json:"memory_bytes,omitempty"`
+	VCPUs       int    `json:"vcpus,omitempty"`
+	DiskBytes   int64  `json:"disk_bytes,omitempty"`
+	// Role is the node's Swarm role: manager or worker.
+	Role string `json:"role,omitempty"`
+	// TLS is the node dockerd's server material, issued by the cluster's
+	// CA. Only the node's own agent (and admins asking for one node) see the
+	// key: list endpoints clear it.
+	TLS *NodeTLS `json:"tls,omitempty"`
+	// Desired is "running" (default) or "deleted" (the agent removes it,
+	// then the controller deletes the record).
+	Desired string `json:"desired,omitempty"`
+	// State is the agent's report: creating, running, failed, deleted
+	// ("" before the agent has seen it).
+	State       string    `json:"state,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
+	Created     time.Time `json:"created,omitzero"`
+	ModifyIndex uint64    `json:"modify_index"`
 }
+
+// NodeTLS is the PEM material of a node's dockerd.
+type NodeTLS struct {
+	CACert string `json:"ca_cert"`
+	Cert   string `json:"cert"`
+	Key    string `json:"key,omitempty"`
+}
+
+// Node desired states and agent-reported states.
+const (
+	NodeDesiredRunning = "running"
+	NodeDesiredDeleted = "deleted"
+	NodeCreating       = "creating"
+	NodeRunning        = "running"
+	NodeFailed         = "failed"
+	NodeDeleted        = "deleted"
+)
 
 // Join token roles.
 const (
