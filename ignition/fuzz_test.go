@@ -44,7 +44,7 @@ func FuzzRender(f *testing.F) {
 		out := map[string][]byte{}
 		for _, m := range cfg.Machines {
 			b, err := Render(Input{Config: cfg, BaseDir: dir, Machine: m.Name, BootURL: "http://10.0.0.1:80",
-				VelaSHA512: testHash(), CACert: ca, JoinToken: testToken(m.Name)})
+				VelaSHA512: testHash(), CACert: ca, JoinToken: testToken(m.Name), AgentToken: testToken(m.Name + "-agent")})
 			if err != nil {
 				t.Fatalf("valid config, but machine %q does not render: %v", m.Name, err)
 			}

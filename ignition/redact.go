@@ -11,10 +11,10 @@ import (
 const Redacted = "data:,REDACTED"
 
 // secretFiles are the files of a rendered config whose contents are secret.
-var secretFiles = map[string]bool{TokenPath: true}
+var secretFiles = map[string]bool{TokenPath: true, AgentTokenPath: true}
 
 // Redact returns a copy of a rendered config with the contents of every
-// secret file (the join token) replaced by Redacted, for display.
+// secret file (the join and agent tokens) replaced by Redacted, for display.
 func Redact(rendered []byte) ([]byte, error) {
 	cfg, _, err := ign.Parse(rendered)
 	if err != nil {

@@ -26,8 +26,21 @@ import (
 const (
 	// SpecVersion is the Ignition spec version every rendered config has.
 	SpecVersion = "3.5.0"
-	// TokenPath holds the machine's join token on the machine.
+	// TokenPath holds the machine's join token on the machine: a member's
+	// member token, or a hypervisor-only machine's agent token.
 	TokenPath = "/etc/vela/join-token"
+	// AgentTokenPath holds the agent token of a machine that is both a
+	// member and a hypervisor (each role joins once, with its own token).
+	AgentTokenPath = "/etc/vela/agent-token"
+	// JoinRecordsPath and APIRecordsPath hold, on the bootstrap member
+	// only, the records (hashes) of the tokens the installer made.
+	JoinRecordsPath = "/etc/vela/bootstrap/join-tokens.json"
+	APIRecordsPath  = "/etc/vela/bootstrap/api-tokens.json"
+	// CAKeyFetchPath is where the bootstrap member's vela-secret unit puts
+	// the CA key it fetches once from the seed (a tmpfs).
+	CAKeyFetchPath = "/run/vela/ca-key.pem"
+	// CAKeySecret is the one-time secret's name at the boot server.
+	CAKeySecret = "ca-key.pem"
 	// CAPath holds the cluster CA certificate on the machine.
 	CAPath = "/etc/vela/ca.pem"
 	// VelaPath is where the vela binary is installed on the machine.
@@ -59,7 +72,22 @@ type Input struct {
 	BootURL    string         // boot server base URL, http://ADDR:PORT
 	VelaSHA512 string         // hex sha512 of the vela binary served at BootURL/vela/vela
 	CACert     []byte         // cluster CA certificate, PEM (never the key)
-	JoinToken  string         // this machine's single-use join token
+	// JoinToken is this machine's single-use join token: the member token
+	// of a member, the agent token of a hypervisor-only machine.
+	JoinToken string
+	// AgentToken is the agent token of a machine that is both a member and
+	// a hypervisor (required then; ignored otherwise).
+	AgentToken string
+	// Bootstrap is what the first member starts the cluster with: the
+	// records (hashes only, JSON arrays) of the join and API tokens made
+	// ahead of time. Optional; without it the other machines cannot join
+	// with tokens made before the cluster existed.
+	Bootstrap *BootstrapRecords
+}
+
+// BootstrapRecords are the token records the bootstrap member loads.
+type BootstrapRecords struct {
+	JoinTokens, APITokens []byte
 }
 
 // data is what the Butane templates see.
@@ -79,6 +107,15 @@ type data struct {
 	VelaURL, VelaHash  string
 	CACert, JoinToken  string
 	TokenPath          string
+	AgentToken         string // only when it differs from JoinToken's file
+	AgentTokenPath     string
+	JoinRecords        string // bootstrap member: records to load
+	APIRecords         string
+	CAKeyFetch         bool // bootstrap member: fetch the CA key once from the seed
+	JoinRecordsPath    string
+	APIRecordsPath     string
+	CAKeySecret        string
+	CAKeyFetchPath     string
 	LibvirtUnit        string
 	LibvirtImageURL    string
 	InstallDisk        string
@@ -134,7 +171,7 @@ func baseConfig(in Input) (types.Config, error) {
 // to learn which paths and units Vela writes (nothing rendered with it is served).
 func placeholderInput(c *config.Config, baseDir, machine string) Input {
 	return Input{Config: c, BaseDir: baseDir, Machine: machine, BootURL: "http://placeholder",
-		VelaSHA512: strings.Repeat("0", 128), JoinToken: "placeholder-token-not-a-secret",
+		VelaSHA512: strings.Repeat("0", 128), JoinToken: "placeholder-token-not-a-secret", AgentToken: "placeholder-agent-token-not-a-secret",
 		CACert: []byte("-----BEGIN CERTIFICATE-----\nplaceholder\n-----END CERTIFICATE-----\n")}
 }
 
@@ -180,6 +217,7 @@ func newData(in Input) (data, error) {
 		APIPort: c.ControlPlane.APIPort, RaftPort: c.ControlPlane.RaftPort,
 		SSHKeys: c.SSHAuthorizedKeys, VelaURL: boot + VelaURLPath, VelaHash: "sha512-" + in.VelaSHA512,
 		CACert: string(in.CACert), JoinToken: in.JoinToken, TokenPath: TokenPath,
+		JoinRecordsPath: JoinRecordsPath, APIRecordsPath: APIRecordsPath, CAKeySecret: CAKeySecret, CAKeyFetchPath: CAKeyFetchPath,
 		LibvirtImageURL: boot + LibvirtImageURLPath, InstallDisk: m.Disk,
 		KernelArgs: strings.Fields(c.OS.KernelArgs),
 	}
@@ -198,6 +236,22 @@ func newData(in Input) (data, error) {
 		return data{}, err
 	}
 	d.Bootstrap = first.Name == m.Name && d.Member
+	d.AgentTokenPath = TokenPath
+	if d.Member && d.Hypervisor {
+		if !tokenRE.MatchString(in.AgentToken) {
+			return data{}, fmt.Errorf("machine %q: it is a member and a hypervisor, and its agent token is missing or malformed (want 16-512 URL-safe characters)", m.Name)
+		}
+		d.AgentToken, d.AgentTokenPath = in.AgentToken, AgentTokenPath
+	}
+	if d.Bootstrap && in.Bootstrap != nil {
+		for what, b := range map[string][]byte{"join": in.Bootstrap.JoinTokens, "API": in.Bootstrap.APITokens} {
+			if !json.Valid(b) || len(b) == 0 || b[0] != '[' {
+				return data{}, fmt.Errorf("machine %q: the bootstrap %s token records are not a JSON array", m.Name, what)
+			}
+		}
+		d.JoinRecords, d.APIRecords = string(in.Bootstrap.JoinTokens), string(in.Bootstrap.APITokens)
+	}
+	d.CAKeyFetch = d.Bootstrap
 	switch {
 	case first.Name == m.Name:
 		d.JoinAddr = d.Addr

@@ -49,7 +49,8 @@ func testToken(machine string) string { return "join-token-of-" + machine + "-01
 
 func testInput(t testing.TB, cfg *config.Config, machine string) Input {
 	return Input{Config: cfg, BaseDir: "testdata", Machine: machine, BootURL: "http://10.20.0.1:80",
-		VelaSHA512: testHash(), CACert: testCA(t), JoinToken: testToken(machine)}
+		VelaSHA512: testHash(), CACert: testCA(t), JoinToken: testToken(machine), AgentToken: testToken(machine + "-agent"),
+		Bootstrap: &BootstrapRecords{JoinTokens: []byte(`[{"id":"j1","hash":"h"}]`), APITokens: []byte(`[{"id":"a1","hash":"h"}]`)}}
 }
 
 // TestGolden renders one machine per role for each variant and compares the

@@ -47,7 +47,7 @@ func TestRedact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(r, []byte(in.JoinToken)) {
+	if bytes.Contains(r, []byte(in.JoinToken)) || bytes.Contains(r, []byte(in.AgentToken)) {
 		t.Fatalf("redacted config still holds the token")
 	}
 	if !bytes.Contains(r, []byte(Redacted)) {
@@ -57,7 +57,7 @@ func TestRedact(t *testing.T) {
 		t.Fatalf("redacted config is not valid: %v", err)
 	}
 	// Everything but the token is unchanged.
-	if got, want := strings.Replace(string(r), Redacted, "", 1), strings.Replace(string(b), "data:,"+in.JoinToken, "", 1); got != want {
+	if got, want := strings.Replace(string(r), Redacted, "", 2), strings.NewReplacer("data:,"+in.JoinToken, "", "data:,"+in.AgentToken, "").Replace(string(b)); got != want {
 		t.Errorf("redaction changed more than the token: %s", cmp.Diff(want, got))
 	}
 }
@@ -68,6 +68,7 @@ func TestRenderAllWritesPrivateFiles(t *testing.T) {
 	tokens := map[string]string{}
 	for _, m := range cfg.Machines {
 		tokens[m.Name] = testToken(m.Name)
+		tokens[AgentTokenKey(m.Name)] = testToken(m.Name + "-agent")
 	}
 	in := testInput(t, cfg, "")
 	if err := RenderAll(dir, in, tokens); err != nil {

@@ -40,15 +40,20 @@ func WriteFile(dir, machine string, rendered []byte) error {
 	return nil
 }
 
-// RenderAll renders every machine of in.Config (in.Machine and
-// in.JoinToken are ignored; tokens gives each machine's join token) and
+// AgentTokenKey is the key of a machine's agent token in a tokens map (and
+// file), for machines that are both members and hypervisors.
+func AgentTokenKey(machine string) string { return machine + "/agent" }
+
+// RenderAll renders every machine of in.Config (in.Machine, in.JoinToken
+// and in.AgentToken are ignored; tokens gives each machine's join token,
+// and AgentTokenKey(machine) its agent token) and
 // stores each config in dir. It renders all before writing any, so a
 // bad config leaves dir as it was.
 func RenderAll(dir string, in Input, tokens map[string]string) error {
 	out := map[string][]byte{}
 	for _, m := range in.Config.Machines {
 		one := in
-		one.Machine, one.JoinToken = m.Name, tokens[m.Name]
+		one.Machine, one.JoinToken, one.AgentToken = m.Name, tokens[m.Name], tokens[AgentTokenKey(m.Name)]
 		b, err := Render(one)
 		if err != nil {
 			return err

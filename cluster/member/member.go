@@ -39,6 +39,10 @@ type Config struct {
 	// (by the installer, see NewJoinToken) as a JSON array of
 	// fsm.JoinToken records (hashes only, no secrets).
 	JoinTokensFile string
+	// APITokensFile, at bootstrap, lists API tokens made ahead of time (by
+	// the installer, which keeps the secret) as a JSON array of
+	// fsm.APIToken records (hashes only).
+	APITokensFile string
 	// AdminTokenFile receives the first admin token at bootstrap
 	// (default DATA_DIR/admin-token).
 	AdminTokenFile string

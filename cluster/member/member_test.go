@@ -146,3 +146,37 @@ func poolOf(ca *pki.CA) *x509.CertPool {
 	p.AddCert(ca.Cert)
 	return p
 }
+
+func TestAPITokensFile(t *testing.T) {
+	dir := t.TempDir()
+	tok, rec := NewAPIToken("installer", fsm.ScopeAdmin, time.Now())
+	if pki.HashToken(tok) != rec.Hash || pki.TokenID(tok) != rec.ID {
+		t.Fatalf("token %q does not match its record %+v", tok, rec)
+	}
+	good, _ := json.Marshal([]fsm.APIToken{rec})
+	h := strings.Repeat("a", 64)
+	tests := []struct {
+		name, body string
+		ok         bool
+	}{
+		{"good", string(good), true},
+		{"not json", "vapi.a.b", false},
+		{"secret field", `[{"id":"a","secret":"x"}]`, false},
+		{"short hash", `[{"id":"a","hash":"ab","scope":"admin"}]`, false},
+		{"bad scope", `[{"id":"a","hash":"` + h + `","scope":"root"}]`, false},
+		{"tenant without tenant", `[{"id":"a","hash":"` + h + `","scope":"tenant"}]`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-"))
+			os.WriteFile(p, []byte(tt.body), 0o600)
+			got, err := readAPITokens(p)
+			if (err == nil) != tt.ok {
+				t.Fatalf("readAPITokens: %v", err)
+			}
+			if tt.ok && (len(got) != 1 || got[0].Hash != rec.Hash) {
+				t.Fatalf("got %+v", got)
+			}
+		})
+	}
+}

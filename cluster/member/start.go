@@ -146,6 +146,18 @@ func (m *Member) bootstrap(ctx context.Context, st *store.Store, ca *pki.CA) err
 			}{fsm.TypeJoinTokenCreate, fsm.Upsert[fsm.JoinToken]{Meta: meta, Object: jt}})
 		}
 	}
+	if m.cfg.APITokensFile != "" {
+		toks, err := readAPITokens(m.cfg.APITokensFile)
+		if err != nil {
+			return err
+		}
+		for _, at := range toks {
+			cmds = append(cmds, struct {
+				t    fsm.Type
+				body any
+			}{fsm.TypeAPITokenUpsert, fsm.Upsert[fsm.APIToken]{Meta: meta, Object: at}})
+		}
+	}
 	for _, c := range cmds {
 		b, err := fsm.Encode(c.t, c.body)
 		if err != nil {
@@ -268,6 +280,38 @@ func (m *Member) addSelf(ctx context.Context, cert tls.Certificate) error {
 func NewJoinToken(role string, now time.Time, ttl time.Duration) (token string, rec fsm.JoinToken) {
 	token, id, hash := pki.NewToken(pki.PrefixJoin)
 	return token, fsm.JoinToken{ID: id, Hash: hash, Role: role, Created: now.UTC(), Expires: now.UTC().Add(ttl)}
+}
+
+// NewAPIToken makes an API token ahead of time (the installer keeps the
+// secret) and the record to pass to the bootstrap member with --api-tokens.
+func NewAPIToken(name, scope string, now time.Time) (token string, rec fsm.APIToken) {
+	token, id, hash := pki.NewToken(pki.PrefixAPI)
+	return token, fsm.APIToken{ID: id, Name: name, Hash: hash, Scope: scope, Created: now.UTC()}
+}
+
+// readAPITokens reads a JSON array of API token records.
+func readAPITokens(path string) ([]fsm.APIToken, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read --api-tokens: %w", err)
+	}
+	var toks []fsm.APIToken
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&toks); err != nil {
+		return nil, fmt.Errorf("--api-tokens %s: want a JSON array of {id, name, hash, scope}: %w", path, err)
+	}
+	for i, t := range toks {
+		switch {
+		case t.ID == "" || len(t.Hash) != 64:
+			return nil, fmt.Errorf("--api-tokens %s: entry %d: id and a 64-hex-digit SHA-256 hash are required", path, i)
+		case t.Scope != fsm.ScopeAdmin && t.Scope != fsm.ScopeTenant:
+			return nil, fmt.Errorf("--api-tokens %s: entry %d: scope %q, want admin or tenant", path, i, t.Scope)
+		case t.Scope == fsm.ScopeTenant && t.Tenant == "":
+			return nil, fmt.Errorf("--api-tokens %s: entry %d: a tenant token needs its tenant", path, i)
+		}
+	}
+	return toks, nil
 }
 
 // readJoinTokens reads a JSON array of join token records.

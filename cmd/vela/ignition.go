@@ -45,7 +45,8 @@ With --out DIR the servable configs are written as DIR/<machine>.ign, mode
 0600, secrets included (that directory is what ` + "`vela pxe serve --ignition-dir`" + `
 serves); --all renders every machine, and nothing is written unless all render.
 
-Join tokens come from --tokens-file (lines "MACHINE TOKEN"); without it a fresh
+Join tokens come from --tokens-file (lines "MACHINE TOKEN", and "MACHINE/agent TOKEN" for
+the agent of a machine that is both member and hypervisor); without it a fresh
 random token is made per machine and, with --out, saved in DIR/join-tokens (0600).
 The vela binary's sha512 is taken from --vela-binary (default: this binary).`,
 		Example: `  vela ignition render --config rack.yaml --ca-file ca.pem --machine node1
@@ -97,7 +98,7 @@ func runIgnitionRender(cmd *cobra.Command, f ignitionRenderFlags) error {
 		}
 		return saveTokens(cmd, f.out, tokens, generated)
 	}
-	in.Machine, in.JoinToken = f.machine, tokens[f.machine]
+	in.Machine, in.JoinToken, in.AgentToken = f.machine, tokens[f.machine], tokens[ignition.AgentTokenKey(f.machine)]
 	out, err := ignition.Render(in)
 	if err != nil {
 		return err
@@ -106,7 +107,11 @@ func runIgnitionRender(cmd *cobra.Command, f ignitionRenderFlags) error {
 		if err := ignition.WriteFile(f.out, f.machine, out); err != nil {
 			return err
 		}
-		return saveTokens(cmd, f.out, map[string]string{f.machine: in.JoinToken}, generated)
+		mine := map[string]string{f.machine: in.JoinToken}
+		if in.AgentToken != "" {
+			mine[ignition.AgentTokenKey(f.machine)] = in.AgentToken
+		}
+		return saveTokens(cmd, f.out, mine, generated)
 	}
 	if !f.showSecrets {
 		if out, err = ignition.Redact(out); err != nil {
@@ -159,6 +164,11 @@ func joinTokens(path string, in ignition.Input) (map[string]string, bool, error)
 			return nil, false, err
 		}
 		tokens[m.Name] = t
+		if m.IsMember() && m.IsHypervisor() {
+			if tokens[ignition.AgentTokenKey(m.Name)], err = ignition.NewToken(); err != nil {
+				return nil, false, err
+			}
+		}
 	}
 	return tokens, true, nil
 }

@@ -73,6 +73,7 @@ SIGINT/SIGTERM stops it gracefully: a leader hands leadership over first.`,
 	f.StringVar(&token, "token", "", "join token (prefer --token-file: command lines are visible to other users)")
 	f.StringVar(&tokenFile, "token-file", "", "file holding the join token")
 	f.StringVar(&cfg.JoinTokensFile, "join-tokens", "", "with --bootstrap: JSON file of join tokens made ahead of time (hashes, roles, expiry) to accept")
+	f.StringVar(&cfg.APITokensFile, "api-tokens", "", "with --bootstrap: JSON file of API tokens made ahead of time (hashes, names, scopes) to accept")
 	f.StringVar(&cfg.AdminTokenFile, "admin-token-file", "", "with --bootstrap: where to write the first admin API token (default DATA_DIR/admin-token)")
 	f.StringVar(&cfg.LogStore, "log-store", "wal", "Raft log store: wal (raft-wal) or bolt (raft-boltdb); fixed for the life of a data dir")
 	f.BoolVar(&debug, "debug", false, "log at debug level")

@@ -100,7 +100,7 @@ func TestVMNetworkBootsAndDownRemovesAll(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { l.Down(context.Background()) })
-			rulesBefore := iptablesRules(t)
+			rulesBefore := iptablesRules(t, cfg.Lab.Bridge)
 			if err := l.NetworkUp(ctx, cfg); err != nil {
 				t.Fatal(err)
 			}
@@ -142,7 +142,7 @@ func TestVMNetworkBootsAndDownRemovesAll(t *testing.T) {
 					t.Errorf("%s still exists after Down", ifname)
 				}
 			}
-			if after := iptablesRules(t); after != rulesBefore {
+			if after := iptablesRules(t, cfg.Lab.Bridge); after != rulesBefore {
 				t.Errorf("iptables changed:\nbefore:\n%s\nafter:\n%s", rulesBefore, after)
 			}
 		})
@@ -174,10 +174,21 @@ func TestForeignInterfaceUntouched(t *testing.T) {
 	}
 }
 
-func iptablesRules(t *testing.T) string {
+// iptablesRules lists the FORWARD rules that name one of ifnames (other
+// tests running at the same time add rules for their own bridges).
+func iptablesRules(t *testing.T, ifnames ...string) string {
 	out, err := exec.Command("iptables", "-S", "FORWARD").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(out)
+	var mine []string
+	for _, line := range strings.Split(string(out), "\n") {
+		for _, n := range ifnames {
+			if strings.Contains(line, " "+n+" ") || strings.HasSuffix(line, " "+n) {
+				mine = append(mine, line)
+				break
+			}
+		}
+	}
+	return strings.Join(mine, "\n")
 }

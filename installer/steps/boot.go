@@ -70,7 +70,7 @@ func (e *Env) bootServices(ctx context.Context, _ plan.Step, r run.Reporter) err
 		return fmt.Errorf("boot services need a runner that keeps services running")
 	}
 	svc, err := serve.New(serve.Config{
-		Install: e.Config, ConfigDir: e.BaseDir, IgnitionDir: e.ignitionDir(),
+		Install: e.Config, ConfigDir: e.BaseDir, IgnitionDir: e.ignitionDir(), SecretsDir: e.bootSecretsDir(),
 		StateDir: filepath.Join(e.StateDir, "pxe"), ImagesDir: e.ImageDir, VelaBinary: e.velaBinary(),
 		Logger: e.logger(),
 		OnState: func(machine, mac, state, detail string) {

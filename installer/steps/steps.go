@@ -35,6 +35,8 @@ func Executors(env *Env) run.Executors {
 		plan.Ignition:     env.renderIgnition,
 		plan.BootServices: env.bootServices,
 		plan.MachineBoot:  env.machineBoot,
+		plan.Bootstrap:    env.bootstrap,
+		plan.Join:         env.join,
 	}
 	if env.Config.Lab != nil {
 		ex[plan.LabNetwork] = env.labNetwork

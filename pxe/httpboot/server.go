@@ -33,6 +33,12 @@ type Config struct {
 	Images map[string]Image
 	// IgnitionDir holds the rendered configs, one <machine>.ign each.
 	IgnitionDir string
+	// Configs, when set, gives the machines' Ignition configs instead of
+	// IgnitionDir (the control plane renders them once per machine).
+	Configs ConfigSource
+	// SecretsDir holds one-time secrets, SecretsDir/<machine>/<name>,
+	// served once at /secrets/{mac}/{name} ("" serves 404).
+	SecretsDir string
 	// VelaBinary is served at /vela/vela ("" serves 404).
 	VelaBinary string
 	// LeaseIP, when set, tells which IPv4 address DHCP gave a MAC; a script
@@ -44,6 +50,11 @@ type Config struct {
 	// Gatherer serves /metrics; nil serves Registerer if it is a Gatherer.
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
+}
+
+// ConfigSource gives a machine's rendered Ignition config.
+type ConfigSource interface {
+	Config(ctx context.Context, m pxe.Machine) ([]byte, error)
 }
 
 // Server is the HTTP boot server.
@@ -90,6 +101,7 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /ignition/{mac}", s.wrap("ignition", s.ignition))
 	s.mux.HandleFunc("GET /vela/vela", s.wrap("vela", s.velaBinary))
 	s.mux.HandleFunc("POST /report/{mac}", s.wrap("report", s.report))
+	s.mux.HandleFunc("GET /secrets/{mac}/{name}", s.wrap("secret", s.secret))
 	return s, nil
 }
 

@@ -70,7 +70,7 @@ func newFixture(t *testing.T) *fixture {
 	srv, err := New(Config{
 		Inventory: f.inv, Tokens: toks, BaseURL: "http://10.0.0.1:8080",
 		Images:      map[string]Image{"vela-os": img, "fcos": img, "custom": {Kernel: img.Kernel, Initramfs: img.Initramfs}},
-		IgnitionDir: filepath.Join(dir, "ign"), VelaBinary: img.Kernel,
+		IgnitionDir: filepath.Join(dir, "ign"), SecretsDir: filepath.Join(dir, "secrets"), VelaBinary: img.Kernel,
 		LeaseIP: func(mac string) (netip.Addr, bool) { a, ok := f.leases[mac]; return a, ok },
 		OnState: f.states.Record, Registerer: f.reg,
 	})

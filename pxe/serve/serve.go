@@ -31,6 +31,7 @@ type Config struct {
 	Install     *config.Config // loaded and valid
 	ConfigDir   string         // directory of the config file (custom image paths)
 	IgnitionDir string         // rendered <machine>.ign files
+	SecretsDir  string         // one-time secrets, <machine>/<name> ("" none)
 	StateDir    string         // leases, boot tokens, discovered machines
 	ImagesDir   string         // image store: IMAGE/current/ARTIFACT or IMAGE/ARTIFACT
 	TFTPRoot    string         // "" locates Debian's ipxe binaries
@@ -125,7 +126,7 @@ func New(cfg Config) (_ *Services, err error) {
 		vela, _ = os.Executable()
 	}
 	if s.http, err = httpboot.New(httpboot.Config{Inventory: s.Inventory, Tokens: tokens, BaseURL: s.HTTPBase, Images: images,
-		IgnitionDir: cfg.IgnitionDir, VelaBinary: vela, LeaseIP: leaseIP, OnState: cfg.OnState, Registerer: reg, Logger: cfg.Logger}); err != nil {
+		IgnitionDir: cfg.IgnitionDir, SecretsDir: cfg.SecretsDir, VelaBinary: vela, LeaseIP: leaseIP, OnState: cfg.OnState, Registerer: reg, Logger: cfg.Logger}); err != nil {
 		return nil, err
 	}
 	httpAddr := net.JoinHostPort(serverIP.String(), strconv.Itoa(c.Network.Ports.HTTP))

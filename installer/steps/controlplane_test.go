@@ -1,0 +1,127 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/vela-appliance/vela/cluster/member"
+	"github.com/vela-appliance/vela/ignition"
+	"github.com/vela-appliance/vela/installer/config"
+	"github.com/vela-appliance/vela/installer/plan"
+)
+
+type logReporter struct{ t *testing.T }
+
+func (r logReporter) Progress(done, of int64, unit string) {}
+func (r logReporter) Machine(name, state, detail string)   { r.t.Logf("machine %s: %s %s", name, state, detail) }
+func (r logReporter) Logf(format string, args ...any)      { r.t.Logf(format, args...) }
+
+// freePorts finds two ports free on every address given.
+func freePorts(t *testing.T, ips ...string) (int, int) {
+	t.Helper()
+	var ports []int
+	for len(ports) < 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		ok := true
+		for _, ip := range ips {
+			l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(p)))
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+		}
+		if ok {
+			ports = append(ports, p)
+		}
+	}
+	return ports[0], ports[1]
+}
+
+// TestControlPlaneStepsWithRealMembers runs the installer's secrets step,
+// then starts real members (Raft on disk, the API over TLS) exactly as the
+// rendered units do — the bootstrap member with the staged CA key and the
+// seed's token records, the others with their join tokens — and checks
+// that the bootstrap and join steps see them form the control plane.
+func TestControlPlaneStepsWithRealMembers(t *testing.T) {
+	ips := []string{"127.0.0.11", "127.0.0.12", "127.0.0.13"}
+	api, raft := freePorts(t, ips...)
+	cfg := &config.Config{Name: "cp-test", ControlPlane: config.ControlPlane{APIPort: api, RaftPort: raft}}
+	for i, ip := range ips {
+		cfg.Machines = append(cfg.Machines, config.Machine{Name: fmt.Sprintf("m%d", i+1), Role: config.RoleMember, Address: ip})
+	}
+	env := &Env{Config: cfg, StateDir: t.TempDir()}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r := logReporter{t}
+	if err := env.secrets(ctx, plan.Step{Kind: plan.Secrets}, r); err != nil {
+		t.Fatal(err)
+	}
+	secrets := env.secretsDir()
+	tokens, err := ignition.ReadTokens(filepath.Join(secrets, ignition.TokensFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caKey := filepath.Join(env.bootSecretsDir(), "m1", ignition.CAKeySecret)
+	if _, err := os.Stat(caKey); err != nil {
+		t.Fatalf("the CA key is not staged for the bootstrap member: %v", err)
+	}
+
+	errs := make(chan error, len(ips))
+	start := func(i int) {
+		etc := t.TempDir()
+		ca, _ := os.ReadFile(filepath.Join(secrets, "ca.pem"))
+		os.WriteFile(filepath.Join(etc, "ca.pem"), ca, 0o644) // as Ignition writes it
+		mc := member.Config{DataDir: t.TempDir(), ID: cfg.Machines[i].Name, CAFile: filepath.Join(etc, "ca.pem"),
+			RaftAddr: net.JoinHostPort(ips[i], strconv.Itoa(raft)), APIAddr: net.JoinHostPort(ips[i], strconv.Itoa(api)),
+			LogStore: "wal", Logger: slog.New(slog.DiscardHandler)}
+		if i == 0 {
+			mc.Bootstrap, mc.CAKeyFile = true, caKey
+			mc.JoinTokensFile, mc.APITokensFile = filepath.Join(secrets, JoinRecordsFile), filepath.Join(secrets, APIRecordsFile)
+		} else {
+			mc.Join, mc.JoinToken = net.JoinHostPort(ips[0], strconv.Itoa(api)), tokens[cfg.Machines[i].Name]
+		}
+		m, err := member.New(mc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { errs <- m.Run(ctx) }()
+	}
+	start(0)
+	if err := env.bootstrap(ctx, plan.Step{Kind: plan.Bootstrap, Machine: "m1"}, r); err != nil {
+		t.Fatalf("bootstrap step: %v", err)
+	}
+	start(1)
+	start(2)
+	for _, m := range []string{"m2", "m3"} {
+		if err := env.join(ctx, plan.Step{Kind: plan.Join, Machine: m}, r); err != nil {
+			t.Fatalf("join step for %s: %v", m, err)
+		}
+	}
+	c, err := env.apiClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := c.Members(ctx)
+	if err != nil || len(ms) != 3 {
+		t.Fatalf("members %+v %v, want 3", ms, err)
+	}
+	cancel()
+	for range ips {
+		if err := <-errs; err != nil && ctx.Err() == nil {
+			t.Errorf("member: %v", err)
+		}
+	}
+}
