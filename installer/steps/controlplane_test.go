@@ -20,8 +20,10 @@ import (
 type logReporter struct{ t *testing.T }
 
 func (r logReporter) Progress(done, of int64, unit string) {}
-func (r logReporter) Machine(name, state, detail string)   { r.t.Logf("machine %s: %s %s", name, state, detail) }
-func (r logReporter) Logf(format string, args ...any)      { r.t.Logf(format, args...) }
+func (r logReporter) Machine(name, state, detail string) {
+	r.t.Logf("machine %s: %s %s", name, state, detail)
+}
+func (r logReporter) Logf(format string, args ...any) { r.t.Logf(format, args...) }
 
 // freePorts finds two ports free on every address given.
 func freePorts(t *testing.T, ips ...string) (int, int) {
