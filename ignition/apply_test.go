@@ -120,6 +120,7 @@ func bootServerOf(t *testing.T, vela []byte) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+VelaURLPath, func(w http.ResponseWriter, r *http.Request) { w.Write(vela) })
+	mux.HandleFunc("GET "+NodeImageURLPath, func(w http.ResponseWriter, r *http.Request) { w.Write(testNodeImage) })
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
@@ -228,6 +229,8 @@ func checkFiles(t *testing.T, root string, in Input) {
 		{"etc/hostname", 0o644, "both1"},
 		{"usr/local/bin/vela", 0o755, string(testVela)},
 		{"etc/vela/join-token", 0o600, in.JoinToken},
+		{"etc/vela/agent-token", 0o600, in.AgentToken},
+		{"var/lib/vela/images/node.squashfs", 0o644, string(testNodeImage)},
 		{"etc/vela/ca.pem", 0o644, string(in.CACert)},
 		{"etc/motd", 0o644, "Managed by Vela.\n"},
 	} {

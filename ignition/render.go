@@ -47,6 +47,12 @@ const (
 	VelaPath = "/usr/local/bin/vela"
 	// VelaURLPath is the boot server path of the vela binary.
 	VelaURLPath = "/vela/vela"
+	// NodeImageURLPath is the boot server path of the packed node image.
+	NodeImageURLPath = "/images/node/rootfs"
+	// NodeImagePath is where a hypervisor keeps it, and NodeImageMount where
+	// it is mounted read-only for the agent (vela agent --image).
+	NodeImagePath  = "/var/lib/vela/images/node.squashfs"
+	NodeImageMount = "/var/lib/vela/images/node/rootfs"
 	// LibvirtImageURLPath is the boot server path of the libvirtd container
 	// image that fcos hypervisors load (vela-os has libvirtd installed).
 	LibvirtImageURLPath = "/images/fcos/libvirtd"
@@ -78,6 +84,11 @@ type Input struct {
 	// AgentToken is the agent token of a machine that is both a member and
 	// a hypervisor (required then; ignored otherwise).
 	AgentToken string
+	// NodeImageSHA512 is the hex sha512 of the packed node image the boot
+	// server serves at /images/node/rootfs; hypervisors fetch it with
+	// Ignition and mount it for the agent. "" leaves it out (the operator
+	// provides the node image another way).
+	NodeImageSHA512 string
 	// Bootstrap is what the first member starts the cluster with: the
 	// records (hashes only, JSON arrays) of the join and API tokens made
 	// ahead of time. Optional; without it the other machines cannot join
@@ -112,6 +123,8 @@ type data struct {
 	JoinRecords        string // bootstrap member: records to load
 	APIRecords         string
 	CAKeyFetch         bool // bootstrap member: fetch the CA key once from the seed
+	NodeImageURL       string
+	NodeImageHash      string
 	JoinRecordsPath    string
 	APIRecordsPath     string
 	CAKeySecret        string
@@ -252,6 +265,12 @@ func newData(in Input) (data, error) {
 		d.JoinRecords, d.APIRecords = string(in.Bootstrap.JoinTokens), string(in.Bootstrap.APITokens)
 	}
 	d.CAKeyFetch = d.Bootstrap
+	if d.Hypervisor && in.NodeImageSHA512 != "" {
+		if !hexSHA512RE.MatchString(in.NodeImageSHA512) {
+			return data{}, fmt.Errorf("machine %q: node image hash %q is not a hex sha512", m.Name, in.NodeImageSHA512)
+		}
+		d.NodeImageURL, d.NodeImageHash = boot+NodeImageURLPath, "sha512-"+in.NodeImageSHA512
+	}
 	switch {
 	case first.Name == m.Name:
 		d.JoinAddr = d.Addr

@@ -26,6 +26,14 @@ func testHash() string {
 	return hex.EncodeToString(s[:])
 }
 
+// testNodeImage stands in for the packed node image.
+var testNodeImage = []byte("hsqs: a node image for tests")
+
+func testNodeImageHash() string {
+	s := sha512.Sum512(testNodeImage)
+	return hex.EncodeToString(s[:])
+}
+
 func loadTestConfig(t testing.TB, image string) *config.Config {
 	t.Helper()
 	cfg, _, diags := config.Load(filepath.Join("testdata", "rack.yaml"))
@@ -49,7 +57,7 @@ func testToken(machine string) string { return "join-token-of-" + machine + "-01
 
 func testInput(t testing.TB, cfg *config.Config, machine string) Input {
 	return Input{Config: cfg, BaseDir: "testdata", Machine: machine, BootURL: "http://10.20.0.1:80",
-		VelaSHA512: testHash(), CACert: testCA(t), JoinToken: testToken(machine), AgentToken: testToken(machine + "-agent"),
+		VelaSHA512: testHash(), CACert: testCA(t), JoinToken: testToken(machine), AgentToken: testToken(machine + "-agent"), NodeImageSHA512: testNodeImageHash(),
 		Bootstrap: &BootstrapRecords{JoinTokens: []byte(`[{"id":"j1","hash":"h"}]`), APITokens: []byte(`[{"id":"a1","hash":"h"}]`)}}
 }
 

@@ -86,6 +86,21 @@ func TestBuildNodeImage(t *testing.T) {
 	if err := st.Verify(ctx, images.Node, res.Manifest.Version, nil); err != nil {
 		t.Error(err)
 	}
+
+	// Packed for hypervisors: once per version, then found again.
+	start := time.Now()
+	packed, sum, err := Pack(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("packed %s in %s", packed, time.Since(start).Round(time.Millisecond))
+	out, err := exec.Command("unsquashfs", "-l", packed).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "/vela-node-init\n") {
+		t.Errorf("the packed image does not hold %s: %v\n%s", Init, err, out)
+	}
+	if again, sum2, err := Pack(ctx, st, nil); err != nil || again != packed || sum2 != sum || len(sum) != 128 {
+		t.Errorf("second Pack: %s %s %v; want %s %s", again, sum2, err, packed, sum)
+	}
 }
 
 // TestBuildFullDisk builds into a store on a 64 MiB tmpfs: the build must

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vela-appliance/vela/images"
 	"github.com/vela-appliance/vela/installer/config"
 	"github.com/vela-appliance/vela/installer/lab"
 	"github.com/vela-appliance/vela/installer/plan"
@@ -87,7 +88,13 @@ lab: {count: 3, bridge: %s, memory: 1GiB, cpus: 1, accel: tcg, firmware: bios}
 
 	var events []run.Event
 	runOnce := func() {
-		env := &Env{Config: cfg, BaseDir: dir, StateDir: stateDir, ImageDir: filepath.Join(dir, "images")}
+		// The machine's image store: the node image the images step makes
+		// for the hypervisors is built once per recipe and shared.
+		store := os.Getenv(images.EnvStoreDir)
+		if store == "" {
+			store = images.DefaultStoreDir
+		}
+		env := &Env{Config: cfg, BaseDir: dir, StateDir: stateDir, ImageDir: store}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		r, err := run.New(run.Config{Plan: p, Executors: Executors(env), StateDir: stateDir, Emit: func(ev run.Event) { events = append(events, ev) }})

@@ -164,6 +164,11 @@ func (e *Env) renderIgnition(ctx context.Context, s plan.Step, r run.Reporter) e
 	}
 	in := ignition.Input{Config: e.Config, BaseDir: e.BaseDir, Machine: s.Machine,
 		BootURL: boot, VelaSHA512: hash, CACert: caPEM, JoinToken: tokens[s.Machine], AgentToken: tokens[ignition.AgentTokenKey(s.Machine)]}
+	if m, ok := e.Config.Machine(s.Machine); ok && m.IsHypervisor() {
+		if in.NodeImageSHA512, err = e.nodeImageSHA512(ctx); err != nil {
+			return run.Failf("run again: the images step packs the node image", "%v", err)
+		}
+	}
 	if ms := e.Config.Members(); len(ms) > 0 && ms[0].Name == s.Machine {
 		in.Bootstrap = &ignition.BootstrapRecords{}
 		if in.Bootstrap.JoinTokens, err = os.ReadFile(filepath.Join(dir, JoinRecordsFile)); err != nil {

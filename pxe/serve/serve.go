@@ -197,7 +197,18 @@ func imageFiles(cfg Config) (map[string]httpboot.Image, error) {
 		return nil, fmt.Errorf("pxe: image %s has no kernel and initramfs under %s; build or import it first (vela images ...), or pass --images-dir",
 			o.Image, filepath.Join(cfg.ImagesDir, o.Image))
 	}
-	return map[string]httpboot.Image{o.Image: img}, nil
+	out := map[string]httpboot.Image{o.Image: img}
+	// The node image packed for hypervisors, when the installer made it:
+	// Ignition fetches it from /images/node/rootfs.
+	if p := filepath.Join(cfg.ImagesDir, "node", "current", "rootfs.squashfs"); fileIsRegular(p) {
+		out["node"] = httpboot.Image{Rootfs: p}
+	}
+	return out, nil
+}
+
+func fileIsRegular(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // identify names the machine at a boot network address for TFTP logs:
