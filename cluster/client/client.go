@@ -42,14 +42,35 @@ type Config struct {
 
 // Resolve fills a Config from flag values, falling back to the
 // environment: server (or VELA_SERVER), tokenFile (or VELA_TOKEN, the
-// token itself) and caFile (or VELA_CA).
+// token itself) and caFile (or VELA_CA), then to the context file
+// (ContextPath) for whatever is still missing.
 func Resolve(server, tokenFile, caFile string) (Config, error) {
 	cfg := Config{Server: server, Retry: 10 * time.Second}
 	if cfg.Server == "" {
 		cfg.Server = os.Getenv(EnvServer)
 	}
+	if caFile == "" {
+		caFile = os.Getenv(EnvCA)
+	}
+	if cfg.Server == "" || caFile == "" || (tokenFile == "" && os.Getenv(EnvToken) == "") {
+		cx, ok, err := LoadContext(ContextPath())
+		if err != nil {
+			return cfg, err
+		}
+		if ok {
+			if cfg.Server == "" {
+				cfg.Server = cx.Server
+			}
+			if caFile == "" {
+				caFile = cx.CAFile
+			}
+			if tokenFile == "" && os.Getenv(EnvToken) == "" {
+				tokenFile = cx.TokenFile
+			}
+		}
+	}
 	if cfg.Server == "" {
-		return cfg, fmt.Errorf("no server: pass --server https://IP:8443 or set %s", EnvServer)
+		return cfg, fmt.Errorf("no server: pass --server https://IP:8443, set %s, or write a context (%s; the installer writes one)", EnvServer, ContextPath())
 	}
 	if tokenFile != "" {
 		b, err := os.ReadFile(tokenFile)
@@ -59,9 +80,6 @@ func Resolve(server, tokenFile, caFile string) (Config, error) {
 		cfg.Token = strings.TrimSpace(string(b))
 	} else {
 		cfg.Token = strings.TrimSpace(os.Getenv(EnvToken))
-	}
-	if caFile == "" {
-		caFile = os.Getenv(EnvCA)
 	}
 	if caFile == "" {
 		return cfg, fmt.Errorf("no CA certificate: pass --ca-file /etc/vela/ca.pem or set %s", EnvCA)

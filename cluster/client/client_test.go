@@ -14,10 +14,19 @@ import (
 
 func TestResolve(t *testing.T) {
 	dir := t.TempDir()
+	t.Setenv("HOME", dir) // no ~/.vela/config.json of the machine's user
 	ca := filepath.Join(dir, "ca.pem")
 	tok := filepath.Join(dir, "token")
 	os.WriteFile(ca, []byte("CA"), 0o644)
 	os.WriteFile(tok, []byte("vapi.a.b\n"), 0o600)
+	ctxFile, badCtx := filepath.Join(dir, "ctx", "config.json"), filepath.Join(dir, "bad.json")
+	if err := WriteContext(ctxFile, Context{Server: "https://10.0.0.9:8443", CAFile: ca, TokenFile: tok}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(ctxFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("context file: %v %v, want mode 0600", st, err)
+	}
+	os.WriteFile(badCtx, []byte("{"), 0o600)
 	tests := []struct {
 		name                   string
 		server, tokenFile, caF string
@@ -31,10 +40,14 @@ func TestResolve(t *testing.T) {
 		{"no server", "", "", ca, nil, "", "", true},
 		{"no ca", "10.0.0.1:8443", "", "", nil, "", "", true},
 		{"missing token file", "10.0.0.1:8443", filepath.Join(dir, "nope"), ca, nil, "", "", true},
+		{"context fills the rest", "", "", "", map[string]string{EnvConfig: ctxFile}, "https://10.0.0.9:8443", "vapi.a.b", false},
+		{"env wins over context", "", "", "", map[string]string{EnvConfig: ctxFile, EnvServer: "10.0.0.4:8443", EnvToken: "vapi.e.f"}, "10.0.0.4:8443", "vapi.e.f", false},
+		{"damaged context", "", "", "", map[string]string{EnvConfig: badCtx}, "", "", true},
+		{"no context file", "", "", "", map[string]string{EnvConfig: filepath.Join(dir, "none.json")}, "", "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{EnvServer, EnvToken, EnvCA} {
+			for _, k := range []string{EnvServer, EnvToken, EnvCA, EnvConfig} {
 				t.Setenv(k, tt.env[k])
 			}
 			cfg, err := Resolve(tt.server, tt.tokenFile, tt.caF)

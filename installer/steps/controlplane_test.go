@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vela-appliance/vela/cluster/client"
 	"github.com/vela-appliance/vela/cluster/member"
 	"github.com/vela-appliance/vela/ignition"
 	"github.com/vela-appliance/vela/installer/config"
@@ -64,7 +65,7 @@ func TestControlPlaneStepsWithRealMembers(t *testing.T) {
 	for i, ip := range ips {
 		cfg.Machines = append(cfg.Machines, config.Machine{Name: fmt.Sprintf("m%d", i+1), Role: config.RoleMember, Address: ip})
 	}
-	env := &Env{Config: cfg, StateDir: t.TempDir()}
+	env := &Env{Config: cfg, StateDir: t.TempDir(), ContextPath: filepath.Join(t.TempDir(), "config.json")}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	r := logReporter{t}
@@ -112,13 +113,28 @@ func TestControlPlaneStepsWithRealMembers(t *testing.T) {
 			t.Fatalf("join step for %s: %v", m, err)
 		}
 	}
-	c, err := env.apiClient()
+	if err := env.handover(ctx, plan.Step{Kind: plan.Handover}, r); err != nil {
+		t.Fatalf("handover step: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(secrets, "ca-key.pem")); !os.IsNotExist(err) {
+		t.Errorf("the seed still holds the CA key after handover: %v", err)
+	}
+	// The operator's context reaches the cluster without flags.
+	t.Setenv(client.EnvConfig, env.ContextPath)
+	for _, k := range []string{client.EnvServer, client.EnvToken, client.EnvCA} {
+		t.Setenv(k, "")
+	}
+	cc, err := client.Resolve("", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(cc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ms, err := c.Members(ctx)
 	if err != nil || len(ms) != 3 {
-		t.Fatalf("members %+v %v, want 3", ms, err)
+		t.Fatalf("members through the written context: %+v %v, want 3", ms, err)
 	}
 	cancel()
 	for range ips {

@@ -18,6 +18,9 @@ type Env struct {
 	ImageDir string // boot artifacts (the image store)
 	// ImageCache is the image build cache (default images.DefaultCacheDir).
 	ImageCache string
+	// ContextPath is where handover writes the operator's vela context
+	// (default client.ContextPath(): $VELA_CONFIG or ~/.vela/config.json).
+	ContextPath string
 	// VelaBinary is the vela served to machines (default: this executable).
 	VelaBinary string
 	Logger     *slog.Logger
@@ -37,6 +40,7 @@ func Executors(env *Env) run.Executors {
 		plan.MachineBoot:  env.machineBoot,
 		plan.Bootstrap:    env.bootstrap,
 		plan.Join:         env.join,
+		plan.Handover:     env.handover,
 	}
 	if env.Config.Lab != nil {
 		ex[plan.LabNetwork] = env.labNetwork
