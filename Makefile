@@ -76,3 +76,6 @@ bench-pxe: deps ## N simulated PXE clients (DHCP, TFTP, HTTP, Ignition) vs dnsma
 
 bench-controlplane: deps ## writes through the API at 1/16/64 clients and leader failover, vs etcd 3.4
 	go run ./bench/controlplane -duration 10s -kills 10
+
+bench-images: deps ## vela-os/node image build (cold vs cached), sizes, vela-os boot vs a busybox initramfs
+	go run ./bench/images
