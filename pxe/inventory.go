@@ -28,6 +28,9 @@ type Machine struct {
 	Disk string
 	// Installed tells that the OS is on Disk already: boot from disk.
 	Installed bool
+	// BootToken, when set, is the machine's boot token kept by the
+	// inventory (the control plane's); "" lets the boot server keep one.
+	BootToken string
 }
 
 // Client is what a boot request tells about the machine sending it.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,6 +29,11 @@ type Config struct {
 	// ReservedMemory is kept for the host and never given to nodes;
 	// default 2 GiB.
 	ReservedMemory uint64
+	// MemoryOvercommit multiplies what is left for nodes (default 1: the
+	// nodes' limits never add up to more than the machine has). A node's
+	// limit is a ceiling, not a reservation: above 1, nodes may together
+	// be promised more than exists, as a lab does.
+	MemoryOvercommit float64
 	// ReadyTimeout bounds how long a started node has to run dockerd on
 	// its TLS port before it is reported failed; default 30s.
 	ReadyTimeout time.Duration
@@ -42,7 +48,9 @@ type Agent struct {
 	log      *slog.Logger
 	reported map[string]NodeStatus
 	host     hypervisor.HostInfo
-	usage    Usage
+
+	mu    sync.Mutex // guards usage, read by the heartbeat goroutine
+	usage Usage
 }
 
 // New checks cfg and returns an Agent.
@@ -66,6 +74,12 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.ReservedMemory == 0 {
 		cfg.ReservedMemory = 2 << 30
 	}
+	if cfg.MemoryOvercommit == 0 {
+		cfg.MemoryOvercommit = 1
+	}
+	if cfg.MemoryOvercommit < 1 || cfg.MemoryOvercommit > 4 {
+		return nil, fmt.Errorf("agent: memory overcommit %.2f: want 1 to 4", cfg.MemoryOvercommit)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -86,7 +100,9 @@ func (a *Agent) Register(ctx context.Context) error {
 		hi.MemoryBytes = mt
 	}
 	a.host = hi
-	r := Registration{Hostname: a.cfg.Hostname, CPUs: hi.CPUs, MemoryBytes: hi.MemoryBytes,
+	// The control plane places nodes by what this hypervisor offers them,
+	// the same figure the agent admits nodes by.
+	r := Registration{Hostname: a.cfg.Hostname, CPUs: hi.CPUs, MemoryBytes: a.nodeMemory(),
 		DiskBytes: freeBytes(a.cfg.StateDir), LibvirtVersion: hi.LibvirtVersion,
 		KernelVersion: kernel(), ImageVersion: a.cfg.ImageVersion}
 	if err := a.cfg.ControlPlane.Register(ctx, r); err != nil {
@@ -96,9 +112,10 @@ func (a *Agent) Register(ctx context.Context) error {
 	return nil
 }
 
-// Run registers, then reconciles and heartbeats every Interval and whenever
-// wake receives, until ctx ends. Errors of one round are logged and retried
-// on the next.
+// Run registers, then reconciles every Interval and whenever wake receives
+// or libvirt reports a change, and heartbeats every Interval (registering
+// stamped the first), until ctx ends. Errors of one round are logged and
+// retried on the next.
 func (a *Agent) Run(ctx context.Context, wake <-chan struct{}) error {
 	for {
 		err := a.Register(ctx)
@@ -118,12 +135,13 @@ func (a *Agent) Run(ctx context.Context, wake <-chan struct{}) error {
 	if w, ok := a.cfg.Hypervisor.(Watcher); ok {
 		go a.watch(ctx, w, changed)
 	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() { defer wg.Done(); a.heartbeats(ctx) }()
 	for {
-		if err := a.Reconcile(ctx); err != nil {
+		if err := a.Reconcile(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("reconcile", "err", err)
-		}
-		if err := a.cfg.ControlPlane.Heartbeat(ctx, a.usage); err != nil {
-			a.log.Warn("heartbeat", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -168,13 +186,15 @@ func (a *Agent) watch(ctx context.Context, w Watcher, changed chan<- struct{}) {
 // and removes managed nodes that are no longer desired. It returns the
 // joined errors of the nodes it could not fix.
 func (a *Agent) Reconcile(ctx context.Context) error {
-	desired, err := a.cfg.ControlPlane.DesiredNodes(ctx, a.cfg.Hostname)
+	want0, err := a.desired(ctx)
 	if err != nil {
 		return fmt.Errorf("get desired nodes: %w", err)
 	}
+	desired := want0.Nodes
 	doms, err := a.cfg.Hypervisor.List(ctx)
-	a.usage = Usage{Hostname: a.cfg.Hostname, LibvirtReachable: err == nil}
+	u := Usage{Hostname: a.cfg.Hostname, LibvirtReachable: err == nil}
 	if err != nil {
+		a.setUsage(u)
 		return fmt.Errorf("list domains: %w", err)
 	}
 	actual := map[string]hypervisor.Domain{}
@@ -189,17 +209,17 @@ func (a *Agent) Reconcile(ctx context.Context) error {
 		s := d.Spec.WithDefaults()
 		want[s.Name] = true
 		dom, exists := actual[s.Name]
-		if !exists && a.host.MemoryBytes > 0 && allocated+s.MemoryBytes+a.cfg.ReservedMemory > a.host.MemoryBytes {
+		if !exists && a.host.MemoryBytes > 0 && allocated+s.MemoryBytes > a.nodeMemory() {
 			a.report(ctx, NodeStatus{Name: s.Name, State: Failed, Reason: fmt.Sprintf(
-				"no capacity: %d MiB of memory allocated to nodes, %d MiB reserved, host has %d MiB",
-				allocated>>20, a.cfg.ReservedMemory>>20, a.host.MemoryBytes>>20)})
+				"no capacity: %d MiB of memory allocated to nodes, %d MiB asked, %d MiB for nodes (host %d MiB - %d MiB reserved, x%.2f overcommit)",
+				allocated>>20, s.MemoryBytes>>20, a.nodeMemory()>>20, a.host.MemoryBytes>>20, a.cfg.ReservedMemory>>20, a.cfg.MemoryOvercommit)})
 			continue
 		}
 		allocated += s.MemoryBytes
-		a.usage.Nodes++
-		a.usage.AllocatedMemory += s.MemoryBytes
-		a.usage.AllocatedVCPUs += s.VCPUs
-		a.usage.AllocatedDiskBytes += s.DiskBytes
+		u.Nodes++
+		u.AllocatedMemory += s.MemoryBytes
+		u.AllocatedVCPUs += s.VCPUs
+		u.AllocatedDiskBytes += s.DiskBytes
 		if err := a.ensure(ctx, d, dom, exists); err != nil {
 			errs = append(errs, err)
 			a.report(ctx, NodeStatus{Name: s.Name, State: Failed, Reason: err.Error()})
@@ -222,8 +242,37 @@ func (a *Agent) Reconcile(ctx context.Context) error {
 		}
 		a.report(ctx, NodeStatus{Name: name, State: Deleted})
 	}
-	a.usage.LastReconcileErrors = len(errs)
+	errs = append(errs, a.network(ctx, want0, want, managed)...)
+	u.LastReconcileErrors = len(errs)
+	a.setUsage(u)
 	return errors.Join(errs...)
+}
+
+func (a *Agent) setUsage(u Usage) {
+	a.mu.Lock()
+	a.usage = u
+	a.mu.Unlock()
+}
+
+// heartbeats sends the latest usage every Interval until ctx ends, apart
+// from the reconcile loop: a reconcile waiting for slow nodes must not make
+// the hypervisor look unreachable.
+func (a *Agent) heartbeats(ctx context.Context) {
+	t := time.NewTicker(a.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.mu.Lock()
+		u := a.usage
+		a.mu.Unlock()
+		if err := a.cfg.ControlPlane.Heartbeat(ctx, u); err != nil && ctx.Err() == nil {
+			a.log.Warn("heartbeat", "err", err)
+		}
+	}
 }
 
 // ensure brings one desired node to running. A domain that already runs is
@@ -324,4 +373,13 @@ func memTotal() uint64 {
 		}
 	}
 	return 0
+}
+
+// nodeMemory is the memory this hypervisor offers nodes: the machine's,
+// less the host's reserve, times the overcommit ratio.
+func (a *Agent) nodeMemory() uint64 {
+	if a.host.MemoryBytes <= a.cfg.ReservedMemory {
+		return 0
+	}
+	return uint64(float64(a.host.MemoryBytes-a.cfg.ReservedMemory) * a.cfg.MemoryOvercommit)
 }

@@ -38,7 +38,7 @@ func newTestAgent(t *testing.T) (*Agent, *fakeControlPlane, *fakeHypervisor, *fa
 func TestReconcile(t *testing.T) {
 	ctx := context.Background()
 	a, cp, hv, nodes := newTestAgent(t)
-	if cp.reg == nil || cp.reg.Hostname != "hv-1" || cp.reg.MemoryBytes != 24<<30 {
+	if cp.reg == nil || cp.reg.Hostname != "hv-1" || cp.reg.MemoryBytes != 22<<30 { // 24 GiB less the 2 GiB reserve
 		t.Fatalf("registration = %+v", cp.reg)
 	}
 
@@ -134,7 +134,7 @@ func TestReconcileFailures(t *testing.T) {
 		{
 			name:     "no capacity",
 			setup:    func(cp *fakeControlPlane, hv *fakeHypervisor) { hv.memory = 5 << 30 },
-			wantLast: NodeStatus{"n1", Failed, "no capacity: 0 MiB of memory allocated to nodes, 2048 MiB reserved, host has 5120 MiB"},
+			wantLast: NodeStatus{"n1", Failed, "no capacity: 0 MiB of memory allocated to nodes, 4096 MiB asked, 3072 MiB for nodes (host 5120 MiB - 2048 MiB reserved, x1.00 overcommit)"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,5 +241,63 @@ func TestReconcileNotReady(t *testing.T) {
 	}
 	if diff := cmp.Diff([]NodeStatus{{"n1", Running, ""}}, cp.takeReports()); diff != "" {
 		t.Errorf("reports after recovery (-want +got):\n%s", diff)
+	}
+}
+
+// TestHeartbeatsDuringSlowReconcile: a reconcile waiting for a slow node
+// does not hold the heartbeats back (the hypervisor must not look
+// unreachable meanwhile).
+func TestHeartbeatsDuringSlowReconcile(t *testing.T) {
+	cp, hv, nodes := &fakeControlPlane{}, newFakeHypervisor(), newFakeNodes()
+	cp.desired = []DesiredNode{desired("n1", "acme", "10.20.0.10/24")}
+	release := make(chan struct{})
+	nodes.wait = release
+	a, err := New(Config{Hostname: "hv-1", ControlPlane: cp, Hypervisor: hv, Nodes: nodes, HostMemory: hv.memory, Interval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, nil) }()
+	defer func() { cancel(); <-done }()
+	defer close(release)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cp.mu.Lock()
+		beats := cp.beats
+		cp.mu.Unlock()
+		if beats >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d heartbeats in 10s while a reconcile waited for a node; want 3", beats)
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval
+	}
+}
+
+func TestNodeMemory(t *testing.T) {
+	for _, tc := range []struct {
+		host, reserved uint64
+		overcommit     float64
+		want           uint64
+	}{
+		{24 << 30, 0, 0, 22 << 30},     // defaults: 2 GiB reserve, no overcommit
+		{5 << 30, 1 << 30, 2, 8 << 30}, // a lab VM: one 4 GiB node fits, two do not
+		{1 << 30, 2 << 30, 1, 0},       // less than the reserve
+		{10 << 30, 2 << 30, 1.5, 12 << 30},
+	} {
+		a, err := New(Config{Hostname: "hv", ControlPlane: &fakeControlPlane{}, Hypervisor: &fakeHypervisor{}, Nodes: &fakeNodes{},
+			ReservedMemory: tc.reserved, MemoryOvercommit: tc.overcommit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.host.MemoryBytes = tc.host
+		if got := a.nodeMemory(); got != tc.want {
+			t.Errorf("host %d GiB, reserve %d GiB, x%.1f: %d MiB for nodes, want %d MiB", tc.host>>30, tc.reserved>>30, tc.overcommit, got>>20, tc.want>>20)
+		}
+	}
+	if _, err := New(Config{Hostname: "hv", ControlPlane: &fakeControlPlane{}, Hypervisor: &fakeHypervisor{}, Nodes: &fakeNodes{}, MemoryOvercommit: 8}); err == nil {
+		t.Error("overcommit 8 accepted")
 	}
 }

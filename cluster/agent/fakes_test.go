@@ -106,6 +106,8 @@ type fakeNodes struct {
 	handovers map[string]int
 	nets      map[string]bool
 	notReady  map[string]error
+	routes    []node.Route
+	wait      chan struct{} // when set, WaitReady blocks until it is closed
 }
 
 func newFakeNodes() *fakeNodes {
@@ -120,7 +122,14 @@ func (f *fakeNodes) Prepare(_ context.Context, s node.Spec, _ node.TLS) (string,
 	return s.Name, nil
 }
 func (f *fakeNodes) Handover(_ context.Context, s node.Spec) error { f.handovers[s.Name]++; return nil }
-func (f *fakeNodes) WaitReady(_ context.Context, s node.Spec) error {
+func (f *fakeNodes) WaitReady(ctx context.Context, s node.Spec) error {
+	if f.wait != nil {
+		select {
+		case <-f.wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return f.notReady[s.Name]
 }
 func (f *fakeNodes) Remove(_ context.Context, name string) error { delete(f.dirs, name); return nil }
@@ -135,6 +144,11 @@ func (f *fakeNodes) Nodes() ([]string, error) {
 func (f *fakeNodes) EnsureNetwork(_ context.Context, n node.TenantNet) (string, error) {
 	f.nets[n.Tenant] = true
 	return node.BridgeName(n.Tenant), nil
+}
+
+func (f *fakeNodes) EnsureRoutes(_ context.Context, local []node.TenantNet, routes []node.Route) error {
+	f.routes = routes
+	return nil
 }
 
 // fakeControlPlane serves a fixed desired list and records reports.

@@ -127,8 +127,17 @@ func buildVela(t *testing.T) string {
 	if velaBin.err != nil {
 		t.Fatal(velaBin.err)
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(filepath.Dir(velaBin.path)) })
 	return velaBin.path
+}
+
+// TestMain removes the vela binary buildVela made once all tests ran (it
+// is shared by the tests of this package).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if velaBin.path != "" {
+		_ = os.RemoveAll(filepath.Dir(velaBin.path))
+	}
+	os.Exit(code)
 }
 
 // writeNodesFile writes a desired-nodes file (and its TLS files) for

@@ -85,4 +85,25 @@ type Nodes interface {
 	Remove(ctx context.Context, name string) error
 	Nodes() ([]string, error)
 	EnsureNetwork(ctx context.Context, n node.TenantNet) (string, error)
+	// EnsureRoutes routes the local tenants' subnets on other hypervisors
+	// and keeps tenants apart across hypervisors (see node.EnsureRoutes).
+	EnsureRoutes(ctx context.Context, local []node.TenantNet, routes []node.Route) error
+}
+
+// Desired is everything the control plane wants on this hypervisor.
+type Desired struct {
+	Nodes []DesiredNode
+	// Routes lead to the subnets, on other hypervisors, of the tenants
+	// with nodes here.
+	Routes []node.Route
+	// Deleted names nodes the control plane wants gone that have not been
+	// reported deleted yet.
+	Deleted []string
+}
+
+// DesiredStater is a ControlPlane that knows more than the nodes: routes
+// to other hypervisors and nodes to forget (APIControlPlane). The agent
+// uses it instead of DesiredNodes when the control plane has it.
+type DesiredStater interface {
+	Desired(ctx context.Context, hostname string) (Desired, error)
 }

@@ -109,7 +109,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) error {
 		return errf(http.StatusBadRequest, "csr", "is a certificate; send a CERTIFICATE REQUEST")
 	}
 	// Consume the token through Raft first: single use holds across members.
-	res, err := s.propose(r, fsm.TypeJoinTokenConsume, fsm.ConsumeJoinToken{Meta: s.meta(r), Hash: pki.HashToken(req.Token), By: req.Name})
+	res, err := s.propose(r, fsm.TypeJoinTokenConsume, fsm.ConsumeJoinToken{Meta: s.meta(r), Hash: pki.HashToken(req.Token), By: req.Name, RetryWindow: fsm.JoinRetryWindow})
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/vela-appliance/vela/cluster/fsm"
-	"github.com/vela-appliance/vela/cluster/pki"
 )
 
 // resource is a named object kind with admin CRUD endpoints under
@@ -20,42 +19,6 @@ type resource[T any] struct {
 	// non-admin writer to the object named like its certificate.
 	writers  access
 	selfOnly bool
-}
-
-var machines = resource[fsm.Machine]{
-	plural: "machines", upsertType: fsm.TypeMachineUpsert, deleteType: fsm.TypeMachineDelete,
-	table: func(s *fsm.State) map[string]fsm.Machine { return s.Machines },
-	prepare: func(name string, m *fsm.Machine) error {
-		m.Name, m.ModifyIndex = name, 0
-		for field, v := range map[string]string{"mac": m.MAC, "uuid": m.UUID, "role": m.Role, "address": m.Address, "state": m.State} {
-			if err := checkLen(field, v, 64); err != nil {
-				return err
-			}
-		}
-		return checkLabels("labels", m.Labels)
-	},
-}
-
-var hypervisors = resource[fsm.Hypervisor]{
-	plural: "hypervisors", upsertType: fsm.TypeHypervisorUpsert, deleteType: fsm.TypeHypervisorDelete,
-	// An agent reports its own hypervisor (its certificate's name).
-	writers: access{fsm.ScopeAdmin, pki.RoleAgent}, selfOnly: true,
-	table: func(s *fsm.State) map[string]fsm.Hypervisor { return s.Hypervisors },
-	prepare: func(name string, h *fsm.Hypervisor) error {
-		h.Name, h.ModifyIndex = name, 0
-		switch {
-		case h.CPUs < 0:
-			return errf(http.StatusBadRequest, "cpus", "must not be negative")
-		case h.MemoryBytes < 0:
-			return errf(http.StatusBadRequest, "memory_bytes", "must not be negative")
-		case h.DiskBytes < 0:
-			return errf(http.StatusBadRequest, "disk_bytes", "must not be negative")
-		}
-		if err := checkLen("address", h.Address, 64); err != nil {
-			return err
-		}
-		return checkLen("state", h.State, 64)
-	},
 }
 
 var tenants = resource[fsm.Tenant]{

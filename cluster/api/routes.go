@@ -44,13 +44,11 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/tokens", consistent, adminOnly, "List API tokens (hashes omitted).", nil, []fsm.APIToken{}, s.listAPITokens},
 		{"DELETE", "/v1/tokens/{id}", onLeader, adminOnly, "Revoke an API token.", nil, nil, s.deleteAPIToken},
 		{"GET", "/v1/events", consistent, adminOnly, "Events after an index: ?after=N&limit=M.", nil, []fsm.Event{}, s.events},
-		{"GET", "/v1/clusters", consistent, users, "List clusters (a tenant sees its own).", nil, []fsm.Cluster{}, s.listClusters},
-		{"PUT", "/v1/tenants/{tenant}/clusters/{name}", onLeader, users, "Create or resize a cluster (quota checked).", ClusterRequest{}, fsm.Cluster{}, s.putCluster},
-		{"GET", "/v1/nodes", consistent, users, "List nodes (a tenant sees its own).", nil, []fsm.Node{}, s.listNodes},
 	}
-	rs = append(rs, machines.routes(s)...)
-	rs = append(rs, hypervisors.routes(s)...)
-	rs = append(rs, tenants.routes(s)...)
+	rs = append(rs, s.machineRoutes()...)
+	rs = append(rs, s.agentRoutes()...)
+	rs = append(rs, s.tenantRoutes()...)
+	rs = append(rs, s.clusterRoutes()...)
 	return rs
 }
 

@@ -53,6 +53,10 @@ type Config struct {
 	Registry   *prometheus.Registry
 	// Now is the clock stamped on commands (default time.Now).
 	Now func() time.Time
+	// HeartbeatInterval is the agents' heartbeat interval: a hypervisor
+	// not heard from for fsm.UnreachableAfter of them is shown unreachable
+	// (default fsm.DefaultHeartbeatInterval).
+	HeartbeatInterval time.Duration
 }
 
 // Server is the HTTP API of one member.
@@ -84,6 +88,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = fsm.DefaultHeartbeatInterval
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()

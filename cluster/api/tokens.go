@@ -95,16 +95,6 @@ func ownedBy(p principal, tenant string) bool {
 	return p.Kind == fsm.ScopeAdmin || p.Tenant == tenant
 }
 
-func (s *Server) listClusters(w http.ResponseWriter, r *http.Request) error {
-	return listOwned(s, w, r, func(st *fsm.State) map[string]fsm.Cluster { return st.Clusters },
-		func(c fsm.Cluster) string { return c.Tenant })
-}
-
-func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) error {
-	return listOwned(s, w, r, func(st *fsm.State) map[string]fsm.Node { return st.Nodes },
-		func(n fsm.Node) string { return n.Tenant })
-}
-
 // listOwned writes the objects of a table the caller may see: all for an
 // admin, a tenant's own otherwise.
 func listOwned[T any](s *Server, w http.ResponseWriter, r *http.Request, table func(*fsm.State) map[string]T, tenantOf func(T) string) error {
@@ -118,36 +108,5 @@ func listOwned[T any](s *Server, w http.ResponseWriter, r *http.Request, table f
 		}
 	})
 	writeJSON(w, http.StatusOK, out)
-	return nil
-}
-
-func (s *Server) putCluster(w http.ResponseWriter, r *http.Request) error {
-	tenant, name := r.PathValue("tenant"), r.PathValue("name")
-	p := principalFrom(r.Context())
-	if !ownedBy(p, tenant) {
-		return errf(http.StatusForbidden, "tenant", "%s may not manage clusters of tenant %q", p, tenant)
-	}
-	if err := checkName("name", name); err != nil {
-		return err
-	}
-	var req ClusterRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	if req.Nodes < 1 {
-		return errf(http.StatusBadRequest, "nodes", "want at least 1, got %d", req.Nodes)
-	}
-	m := s.meta(r)
-	c := fsm.Cluster{Tenant: tenant, Name: name, Nodes: req.Nodes, State: "pending", Created: m.Time}
-	s.view(func(st *fsm.State) {
-		if old, ok := st.Clusters[c.Key()]; ok {
-			c.Created, c.State = old.Created, old.State
-		}
-	})
-	res, err := s.propose(r, fsm.TypeClusterUpsert, fsm.Upsert[fsm.Cluster]{Meta: m, Object: c})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, res.Value)
 	return nil
 }

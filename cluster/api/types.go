@@ -92,4 +92,6 @@ type APITokenRequest struct {
 // ClusterRequest creates or resizes a cluster.
 type ClusterRequest struct {
 	Nodes int `json:"nodes"`
+	// Autoscale turns on the autoscaler for the cluster (issue 9).
+	Autoscale bool `json:"autoscale,omitempty"`
 }

@@ -216,3 +216,6 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 	}
 	return nil
 }
+
+// BaseURL is the server's base URL, https://HOST:PORT.
+func (c *Client) BaseURL() string { return c.base }

@@ -32,6 +32,14 @@ const (
 	TypeJoinTokenConsume Type = 17
 	TypeSubnetUpsert     Type = 18
 	TypeSubnetDelete     Type = 19
+	TypeClusterStatus    Type = 20
+	TypeNodeStatus       Type = 21
+	TypeHypervisorReport Type = 22
+	// Day-2 boot (pxe/cpinventory): the stored install config, machines
+	// seen on the boot network, forgetting one.
+	TypeInstallConfigPut  Type = 23
+	TypeMachineDiscovered Type = 24
+	TypeDiscoveredDelete  Type = 25
 )
 
 // IgnoreUnknown is set on a type byte by a newer member for commands that an
@@ -64,7 +72,15 @@ type ConsumeJoinToken struct {
 	Meta
 	Hash string `json:"hash"`
 	By   string `json:"by"`
+	// RetryWindow lets the same joiner (By) use the token again for this
+	// long after its first use, so a join whose answer was lost (a timeout,
+	// leadership moving mid-request) can be retried. Zero (older entries):
+	// strictly single use.
+	RetryWindow time.Duration `json:"retry_window,omitempty"`
 }
+
+// JoinRetryWindow is how long a joiner may retry with its used token.
+const JoinRetryWindow = 10 * time.Minute
 
 // Encode builds a log entry: the type byte followed by the JSON body.
 func Encode(t Type, body any) ([]byte, error) {

@@ -36,7 +36,7 @@ func population(t testing.TB) [][]byte {
 		enc(t, TypeClusterUpsert, Upsert[Cluster]{meta(), Cluster{Tenant: "acme", Name: "web", Nodes: 3, Created: t0}}),
 		enc(t, TypeNodeUpsert, Upsert[Node]{meta(), Node{Name: "web-1", Tenant: "acme", Cluster: "web", Hypervisor: "hv-1"}}),
 		enc(t, TypeJoinTokenCreate, Upsert[JoinToken]{meta(), JoinToken{ID: "jt-1", Hash: "h1", Role: JoinMember, Created: t0, Expires: t0.Add(time.Hour)}}),
-		enc(t, TypeJoinTokenConsume, ConsumeJoinToken{meta(), "h1", "m2"}),
+		enc(t, TypeJoinTokenConsume, ConsumeJoinToken{Meta: meta(), Hash: "h1", By: "m2"}),
 	}
 }
 
@@ -120,8 +120,8 @@ func TestApplyRefusals(t *testing.T) {
 		entry []byte
 		want  error
 	}{
-		{"join token reused", enc(t, TypeJoinTokenConsume, ConsumeJoinToken{meta(), "h1", "m3"}), ErrTokenInvalid},
-		{"join token unknown", enc(t, TypeJoinTokenConsume, ConsumeJoinToken{meta(), "nope", "m3"}), ErrTokenInvalid},
+		{"join token reused", enc(t, TypeJoinTokenConsume, ConsumeJoinToken{Meta: meta(), Hash: "h1", By: "m3"}), ErrTokenInvalid},
+		{"join token unknown", enc(t, TypeJoinTokenConsume, ConsumeJoinToken{Meta: meta(), Hash: "nope", By: "m3"}), ErrTokenInvalid},
 		{"node of missing cluster", enc(t, TypeNodeUpsert, Upsert[Node]{meta(), Node{Name: "x", Tenant: "acme", Cluster: "nope"}}), ErrNotFound},
 		{"cluster of missing tenant", enc(t, TypeClusterUpsert, Upsert[Cluster]{meta(), Cluster{Tenant: "nobody", Name: "a"}}), ErrNotFound},
 		{"too many nodes", enc(t, TypeClusterUpsert, Upsert[Cluster]{meta(), Cluster{Tenant: "acme", Name: "big", Nodes: 11}}), ErrQuota},
@@ -161,11 +161,11 @@ func TestApplyRefusals(t *testing.T) {
 func TestJoinTokenExpiry(t *testing.T) {
 	f := New(Config{})
 	applyAll(t, f, [][]byte{enc(t, TypeJoinTokenCreate, Upsert[JoinToken]{meta(), JoinToken{ID: "jt", Hash: "h", Role: JoinMember, Expires: t0.Add(time.Minute)}})})
-	late := ConsumeJoinToken{Meta{Actor: "m2", Time: t0.Add(time.Minute)}, "h", "m2"}
+	late := ConsumeJoinToken{Meta: Meta{Actor: "m2", Time: t0.Add(time.Minute)}, Hash: "h", By: "m2"}
 	if r := f.ApplyEntry(2, enc(t, TypeJoinTokenConsume, late)); !errors.Is(r.Err, ErrTokenInvalid) {
 		t.Fatalf("expired token accepted: %v", r.Err)
 	}
-	early := ConsumeJoinToken{Meta{Actor: "m2", Time: t0.Add(59 * time.Second)}, "h", "m2"}
+	early := ConsumeJoinToken{Meta: Meta{Actor: "m2", Time: t0.Add(59 * time.Second)}, Hash: "h", By: "m2"}
 	if r := f.ApplyEntry(3, enc(t, TypeJoinTokenConsume, early)); r.Err != nil {
 		t.Fatalf("valid token refused: %v", r.Err)
 	}
@@ -272,4 +272,35 @@ func TestSnapshotIsolatedFromLaterApplies(t *testing.T) {
 	if !bytes.Equal(sink.Bytes(), want) {
 		t.Fatal("the snapshot changed after later applies")
 	}
+}
+
+func TestJoinTokenRetryBySameJoiner(t *testing.T) {
+	f := New(Config{})
+	applyAll(t, f, [][]byte{enc(t, TypeJoinTokenCreate, Upsert[JoinToken]{meta(), JoinToken{ID: "jt", Hash: "h", Role: JoinAgent, Expires: t0.Add(time.Hour)}})})
+	use := func(i uint64, by string, at time.Duration, window time.Duration) error {
+		c := ConsumeJoinToken{Meta: Meta{Actor: by, Time: t0.Add(at)}, Hash: "h", By: by, RetryWindow: window}
+		return f.ApplyEntry(i, enc(t, TypeJoinTokenConsume, c)).Err
+	}
+	steps := []struct {
+		by     string
+		at     time.Duration
+		window time.Duration
+		ok     bool
+	}{
+		{"hv1", 0, JoinRetryWindow, true},                              // first use
+		{"hv1", time.Minute, JoinRetryWindow, true},                    // its answer was lost: retry
+		{"hv2", 2 * time.Minute, JoinRetryWindow, false},               // someone else: refused
+		{"hv1", 2 * time.Minute, 0, false},                             // an older entry (no window): single use
+		{"hv1", JoinRetryWindow + time.Second, JoinRetryWindow, false}, // too late
+	}
+	for i, s := range steps {
+		if err := use(uint64(i+2), s.by, s.at, s.window); (err == nil) != s.ok {
+			t.Errorf("step %d (%s at +%s): err %v, want ok=%v", i, s.by, s.at, err, s.ok)
+		}
+	}
+	f.View(func(s *State) {
+		if tok := s.JoinTokens["jt"]; tok.UsedBy != "hv1" || !tok.UsedAt.Equal(t0) {
+			t.Errorf("token %+v: a retry must not move its first use", tok)
+		}
+	})
 }

@@ -11,25 +11,31 @@ type handler func(s *State, index uint64, body []byte) (any, *Event, error)
 
 // handlers is the dispatch table, one entry per Type.
 var handlers = map[Type]handler{
-	TypeClusterInit:      applyClusterInit,
-	TypeMemberUpsert:     upsert("member", func(s *State) map[string]Member { return s.Members }, func(m *Member, _ uint64) string { return m.ID }, nil),
-	TypeMemberDelete:     del("member", func(s *State) map[string]Member { return s.Members }),
-	TypeMachineUpsert:    upsert("machine", func(s *State) map[string]Machine { return s.Machines }, func(m *Machine, i uint64) string { m.ModifyIndex = i; return m.Name }, nil),
-	TypeMachineDelete:    del("machine", func(s *State) map[string]Machine { return s.Machines }),
-	TypeHypervisorUpsert: upsert("hypervisor", func(s *State) map[string]Hypervisor { return s.Hypervisors }, func(h *Hypervisor, i uint64) string { h.ModifyIndex = i; return h.Name }, nil),
-	TypeHypervisorDelete: del("hypervisor", func(s *State) map[string]Hypervisor { return s.Hypervisors }),
-	TypeTenantUpsert:     upsert("tenant", func(s *State) map[string]Tenant { return s.Tenants }, keyTenant, nil),
-	TypeTenantDelete:     del("tenant", func(s *State) map[string]Tenant { return s.Tenants }),
-	TypeAPITokenUpsert:   upsert("api_token", func(s *State) map[string]APIToken { return s.APITokens }, func(t *APIToken, i uint64) string { t.ModifyIndex = i; return t.ID }, nil),
-	TypeAPITokenDelete:   del("api_token", func(s *State) map[string]APIToken { return s.APITokens }),
-	TypeClusterUpsert:    upsert("cluster", func(s *State) map[string]Cluster { return s.Clusters }, func(c *Cluster, i uint64) string { c.ModifyIndex = i; return c.Key() }, checkCluster),
-	TypeClusterDelete:    del("cluster", func(s *State) map[string]Cluster { return s.Clusters }),
-	TypeNodeUpsert:       upsert("node", func(s *State) map[string]Node { return s.Nodes }, func(n *Node, i uint64) string { n.ModifyIndex = i; return n.Name }, checkNode),
-	TypeNodeDelete:       del("node", func(s *State) map[string]Node { return s.Nodes }),
-	TypeJoinTokenCreate:  upsert("join_token", func(s *State) map[string]JoinToken { return s.JoinTokens }, func(t *JoinToken, _ uint64) string { return t.ID }, nil),
-	TypeJoinTokenConsume: applyConsumeJoinToken,
-	TypeSubnetUpsert:     upsert("subnet", func(s *State) map[string]Subnet { return s.Subnets }, func(n *Subnet, i uint64) string { n.ModifyIndex = i; return n.Key() }, nil),
-	TypeSubnetDelete:     del("subnet", func(s *State) map[string]Subnet { return s.Subnets }),
+	TypeClusterInit:       applyClusterInit,
+	TypeMemberUpsert:      upsert("member", func(s *State) map[string]Member { return s.Members }, func(m *Member, _ uint64) string { return m.ID }, nil),
+	TypeMemberDelete:      del("member", func(s *State) map[string]Member { return s.Members }),
+	TypeMachineUpsert:     upsert("machine", func(s *State) map[string]Machine { return s.Machines }, func(m *Machine, i uint64) string { m.ModifyIndex = i; return m.Name }, admitDiscovered),
+	TypeMachineDelete:     del("machine", func(s *State) map[string]Machine { return s.Machines }),
+	TypeHypervisorUpsert:  upsert("hypervisor", func(s *State) map[string]Hypervisor { return s.Hypervisors }, func(h *Hypervisor, i uint64) string { h.ModifyIndex = i; return h.Name }, nil),
+	TypeHypervisorDelete:  del("hypervisor", func(s *State) map[string]Hypervisor { return s.Hypervisors }),
+	TypeTenantUpsert:      upsert("tenant", func(s *State) map[string]Tenant { return s.Tenants }, keyTenant, nil),
+	TypeTenantDelete:      del("tenant", func(s *State) map[string]Tenant { return s.Tenants }),
+	TypeAPITokenUpsert:    upsert("api_token", func(s *State) map[string]APIToken { return s.APITokens }, func(t *APIToken, i uint64) string { t.ModifyIndex = i; return t.ID }, nil),
+	TypeAPITokenDelete:    del("api_token", func(s *State) map[string]APIToken { return s.APITokens }),
+	TypeClusterUpsert:     upsert("cluster", func(s *State) map[string]Cluster { return s.Clusters }, func(c *Cluster, i uint64) string { c.ModifyIndex = i; return c.Key() }, checkCluster),
+	TypeClusterDelete:     del("cluster", func(s *State) map[string]Cluster { return s.Clusters }),
+	TypeNodeUpsert:        upsert("node", func(s *State) map[string]Node { return s.Nodes }, func(n *Node, i uint64) string { n.ModifyIndex = i; return n.Name }, checkNode),
+	TypeNodeDelete:        del("node", func(s *State) map[string]Node { return s.Nodes }),
+	TypeJoinTokenCreate:   upsert("join_token", func(s *State) map[string]JoinToken { return s.JoinTokens }, func(t *JoinToken, _ uint64) string { return t.ID }, nil),
+	TypeJoinTokenConsume:  applyConsumeJoinToken,
+	TypeSubnetUpsert:      upsert("subnet", func(s *State) map[string]Subnet { return s.Subnets }, func(n *Subnet, i uint64) string { n.ModifyIndex = i; return n.Key() }, nil),
+	TypeSubnetDelete:      del("subnet", func(s *State) map[string]Subnet { return s.Subnets }),
+	TypeClusterStatus:     applyClusterStatus,
+	TypeNodeStatus:        applyNodeStatus,
+	TypeHypervisorReport:  applyHypervisorReport,
+	TypeInstallConfigPut:  applyInstallConfigPut,
+	TypeMachineDiscovered: applyMachineDiscovered,
+	TypeDiscoveredDelete:  del("discovered_machine", func(s *State) map[string]DiscoveredMachine { return s.Discovered }),
 }
 
 func keyTenant(t *Tenant, i uint64) string {
@@ -100,10 +106,12 @@ func checkCluster(s *State, c *Cluster) error {
 	if !ok {
 		return fmt.Errorf("cluster %q: tenant %q: %w", c.Name, c.Tenant, ErrNotFound)
 	}
-	if _, exists := s.Clusters[c.Key()]; !exists && s.clustersOf(c.Tenant) >= t.Quota.MaxClusters {
+	old, exists := s.Clusters[c.Key()]
+	if !exists && s.clustersOf(c.Tenant) >= t.Quota.MaxClusters {
 		return fmt.Errorf("cluster %q: tenant %q already has %d clusters (max_clusters %d): %w", c.Name, c.Tenant, s.clustersOf(c.Tenant), t.Quota.MaxClusters, ErrQuota)
 	}
-	if c.Nodes > t.Quota.MaxNodesPerCluster {
+	// A cluster above a since-lowered quota may still shrink or be deleted.
+	if c.Nodes > t.Quota.MaxNodesPerCluster && (!exists || c.Nodes > old.Nodes) {
 		return fmt.Errorf("cluster %q: %d nodes exceeds max_nodes_per_cluster %d of tenant %q: %w", c.Name, c.Nodes, t.Quota.MaxNodesPerCluster, c.Tenant, ErrQuota)
 	}
 	return nil
@@ -126,6 +134,9 @@ func applyConsumeJoinToken(s *State, index uint64, body []byte) (any, *Event, er
 			continue
 		}
 		switch {
+		case t.UsedBy != "" && t.UsedBy == c.By && c.RetryWindow > 0 && c.Time.Before(t.UsedAt.Add(c.RetryWindow)) && c.Time.Before(t.Expires):
+			// The same joiner again, soon: a retry of a join whose answer it lost.
+			return t, &Event{Time: c.Time, Actor: c.By, Kind: "join_token", Action: "retry", Object: id}, nil
 		case t.UsedBy != "":
 			return nil, nil, fmt.Errorf("join token %s was already used by %s at %s; issue a new one with `vela members token`: %w", id, t.UsedBy, t.UsedAt.UTC().Format("2006-01-02T15:04:05Z"), ErrTokenInvalid)
 		case !c.Time.Before(t.Expires):
@@ -136,4 +147,28 @@ func applyConsumeJoinToken(s *State, index uint64, body []byte) (any, *Event, er
 		return t, &Event{Time: c.Time, Actor: c.By, Kind: "join_token", Action: "use", Object: id}, nil
 	}
 	return nil, nil, fmt.Errorf("join token not known to this cluster (wrong cluster, or mistyped); issue one with `vela members token`: %w", ErrTokenInvalid)
+}
+
+// applyClusterStatus replaces the status of a cluster, unless its spec has
+// changed since the status was computed (the controller then recomputes).
+func applyClusterStatus(s *State, index uint64, body []byte) (any, *Event, error) {
+	var c SetClusterStatus
+	if err := json.Unmarshal(body, &c); err != nil {
+		return nil, nil, fmt.Errorf("decode cluster status at index %d: %w", index, err)
+	}
+	cl, ok := s.Clusters[c.Key]
+	if !ok {
+		return nil, nil, fmt.Errorf("cluster %q: %w", c.Key, ErrNotFound)
+	}
+	if cl.Generation != c.Generation {
+		return nil, nil, fmt.Errorf("cluster %q: status computed for generation %d, spec is at %d: %w", c.Key, c.Generation, cl.Generation, ErrConflict)
+	}
+	old := cl.State
+	cl.State, cl.ClusterStatus, cl.ModifyIndex = c.State, c.Status, index
+	s.Clusters[c.Key] = cl
+	var ev *Event
+	if old != c.State {
+		ev = &Event{Time: c.Time, Actor: c.Actor, Kind: "cluster", Action: c.State, Object: c.Key}
+	}
+	return cl, ev, nil
 }

@@ -23,8 +23,12 @@ type State struct {
 	Nodes       map[string]Node       `json:"nodes"`
 	JoinTokens  map[string]JoinToken  `json:"join_tokens"`
 	Subnets     map[string]Subnet     `json:"subnets"`
-	Events      []Event               `json:"events"`
-	LastIndex   uint64                `json:"last_index"`
+	// Discovered are machines seen on the boot network but not in Machines,
+	// by MAC; InstallConfig is the config stored at handover (nil before).
+	Discovered    map[string]DiscoveredMachine `json:"discovered"`
+	InstallConfig *InstallConfig               `json:"install_config,omitempty"`
+	Events        []Event                      `json:"events"`
+	LastIndex     uint64                       `json:"last_index"`
 }
 
 // NewState returns an empty state.
@@ -39,6 +43,7 @@ func NewState() *State {
 		Nodes:       map[string]Node{},
 		JoinTokens:  map[string]JoinToken{},
 		Subnets:     map[string]Subnet{},
+		Discovered:  map[string]DiscoveredMachine{},
 	}
 }
 
@@ -73,6 +78,9 @@ func (s *State) fill() {
 	if s.Subnets == nil {
 		s.Subnets = e.Subnets
 	}
+	if s.Discovered == nil {
+		s.Discovered = e.Discovered
+	}
 }
 
 // clone copies the maps and the event slice (not the objects, which are
@@ -88,6 +96,7 @@ func (s *State) clone() *State {
 	c.Nodes = maps.Clone(s.Nodes)
 	c.JoinTokens = maps.Clone(s.JoinTokens)
 	c.Subnets = maps.Clone(s.Subnets)
+	c.Discovered = maps.Clone(s.Discovered)
 	c.Events = s.Events[:len(s.Events):len(s.Events)]
 	return &c
 }

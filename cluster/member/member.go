@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vela-appliance/vela/cluster/api"
+	"github.com/vela-appliance/vela/cluster/controller"
 	"github.com/vela-appliance/vela/cluster/fsm"
 	"github.com/vela-appliance/vela/cluster/pki"
 	"github.com/vela-appliance/vela/cluster/store"
@@ -51,6 +52,14 @@ type Config struct {
 	Logger   *slog.Logger
 	// Ready, if set, is closed once the member serves its API.
 	Ready chan<- struct{}
+	// HeartbeatInterval is the agents' heartbeat interval the API judges
+	// hypervisors unreachable by (default 10 s; tests shorten it).
+	HeartbeatInterval time.Duration
+	// NodePool is the IPv4 prefix tenant node subnets are cut from
+	// (default controller.DefaultPool, 10.200.0.0/16).
+	NodePool string
+	// Boot, if set, runs the day-2 boot services while this member leads.
+	Boot *BootConfig
 }
 
 // Member is one running control plane member.
@@ -75,6 +84,9 @@ func New(cfg Config) (*Member, error) {
 		if host, _, err := net.SplitHostPort(a); err != nil || net.ParseIP(host) == nil || net.ParseIP(host).IsUnspecified() {
 			return nil, fmt.Errorf("address %q: want IP:PORT with an IP the other members can reach", a)
 		}
+	}
+	if err := checkBoot(cfg.Boot); err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -134,9 +146,13 @@ func (m *Member) Run(ctx context.Context) error {
 		return err
 	}
 	var apiSrv atomic.Pointer[api.Server]
+	var ctl atomic.Pointer[controller.Controller]
 	f := fsm.New(fsm.Config{Logger: m.log, OnApply: func(i uint64) {
 		if s := apiSrv.Load(); s != nil {
 			s.Notify(i)
+		}
+		if c := ctl.Load(); c != nil {
+			c.Notify(i)
 		}
 	}})
 	st, err := store.Open(store.Config{DataDir: m.cfg.DataDir, ID: m.cfg.ID, Transport: trans, FSM: f, LogStore: m.cfg.LogStore, Logger: m.log})
@@ -157,7 +173,7 @@ func (m *Member) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	s, err := api.New(api.Config{Raft: st, FSM: f, CA: ca, Pool: pool, ForwardTLS: pki.ClientTLS(pool, &cert), DataDir: m.cfg.DataDir, Logger: m.log})
+	s, err := api.New(api.Config{Raft: st, FSM: f, CA: ca, Pool: pool, ForwardTLS: pki.ClientTLS(pool, &cert), DataDir: m.cfg.DataDir, Logger: m.log, HeartbeatInterval: m.cfg.HeartbeatInterval})
 	if err != nil {
 		shutdownStore()
 		return err
@@ -181,6 +197,22 @@ func (m *Member) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	c, err := controller.New(controller.Config{Proposer: st, State: f, Pool: m.cfg.NodePool, Logger: m.log, Actor: "controller:" + m.cfg.ID, HeartbeatInterval: m.cfg.HeartbeatInterval})
+	if err != nil {
+		_ = hs.Close()
+		shutdownStore()
+		return err
+	}
+	ctl.Store(c)
+	ctlDone := make(chan struct{})
+	lctx, stopLead := context.WithCancel(ctx)
+	go func() { defer close(ctlDone); m.leadController(lctx, st, c) }()
+	stopCtl := func() { stopLead(); <-ctlDone }
+	defer stopCtl()
+	bctx, stopBoot := context.WithCancel(ctx)
+	bootDone := make(chan struct{})
+	go func() { defer close(bootDone); m.leadBoot(bctx, st, f) }()
+	defer func() { stopBoot(); <-bootDone }()
 	if m.cfg.Ready != nil {
 		close(m.cfg.Ready)
 	}
@@ -190,11 +222,51 @@ func (m *Member) Run(ctx context.Context) error {
 		m.log.Error("API server stopped", "err", err)
 	}
 	m.log.Info("shutting down")
+	stopCtl()
 	shutdownStore() // hands leadership over first
 	hctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(hctx)
 	return err
+}
+
+// leadController runs the cluster controller while this member is the
+// Raft leader: started when it gains leadership, stopped when it loses it
+// (a new leader's controller continues from the replicated state).
+func (m *Member) leadController(ctx context.Context, st *store.Store, c *controller.Controller) {
+	var cancel context.CancelFunc
+	var done chan struct{}
+	stop := func() {
+		if cancel != nil {
+			cancel()
+			<-done
+			cancel = nil
+		}
+	}
+	defer stop()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		leader := st.IsLeader()
+		switch {
+		case leader && cancel == nil:
+			cancel, done = startController(ctx, c)
+		case !leader && cancel != nil:
+			stop()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func startController(ctx context.Context, c *controller.Controller) (context.CancelFunc, chan struct{}) {
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(cctx) }()
+	return cancel, done
 }
 
 func fileExists(p string) bool {

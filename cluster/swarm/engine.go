@@ -1,6 +1,10 @@
 package swarm
 
-import "context"
+import (
+	"context"
+	"net"
+	"slices"
+)
 
 // Engine is the Docker Engine API of one node, as far as Swarm needs it.
 type Engine interface {
@@ -39,6 +43,30 @@ type SwarmInfo struct {
 	} `json:"Cluster"`
 	Managers int `json:"Managers"`
 	Nodes    int `json:"Nodes"`
+	// RemoteManagers are the managers a node knows (workers have no
+	// Cluster in their info: this is how they tell their swarm).
+	RemoteManagers []struct {
+		NodeID string `json:"NodeID"`
+		Addr   string `json:"Addr"`
+	} `json:"RemoteManagers"`
+}
+
+// WorkerOf tells whether the engine is an active worker whose managers
+// include one of managerAddrs (IPs): a worker's info carries no cluster ID.
+func (s SwarmInfo) WorkerOf(managerAddrs []string) bool {
+	if s.LocalNodeState != "active" || s.ControlAvailable {
+		return false
+	}
+	for _, m := range s.RemoteManagers {
+		host, _, err := net.SplitHostPort(m.Addr)
+		if err != nil {
+			host = m.Addr
+		}
+		if slices.Contains(managerAddrs, host) {
+			return true
+		}
+	}
+	return false
 }
 
 // ClusterID returns the swarm's ID, or "" when not in a swarm.
@@ -53,6 +81,9 @@ func (s SwarmInfo) ClusterID() string {
 type InitRequest struct {
 	ListenAddr    string `json:"ListenAddr"`
 	AdvertiseAddr string `json:"AdvertiseAddr"`
+	// ForceNewCluster recovers a swarm that lost its managers' quorum
+	// from this (former) manager, keeping services, networks and volumes.
+	ForceNewCluster bool `json:"ForceNewCluster,omitempty"`
 }
 
 // JoinRequest is POST /swarm/join.

@@ -9,6 +9,7 @@ import (
 
 // world is a hand-written fake of Docker Swarm across several engines.
 type world struct {
+	all    []*fakeEngine
 	nextID int
 	tokens map[string]string // token -> "clusterID/role"
 	calls  []string
@@ -18,13 +19,16 @@ type fakeEngine struct {
 	w       *world
 	name    string
 	cluster string
+	addr    string // advertised at init or join
 	state   string // inactive, pending, active
 	manager bool
 	down    bool
 }
 
 func (w *world) engine(name string) *fakeEngine {
-	return &fakeEngine{w: w, name: name, state: "inactive"}
+	e := &fakeEngine{w: w, name: name, state: "inactive"}
+	w.all = append(w.all, e)
+	return e
 }
 
 func (e *fakeEngine) Info(context.Context) (Info, error) {
@@ -33,18 +37,29 @@ func (e *fakeEngine) Info(context.Context) (Info, error) {
 	}
 	i := Info{Name: e.name}
 	i.Swarm.LocalNodeState, i.Swarm.ControlAvailable = e.state, e.manager
-	if e.cluster != "" {
+	// As a real engine: only managers tell the cluster ID; every member
+	// lists the managers it knows.
+	if e.cluster != "" && e.manager {
 		i.Swarm.Cluster = &struct {
 			ID string `json:"ID"`
 		}{e.cluster}
 	}
+	for _, o := range e.w.all {
+		if e.cluster != "" && o.cluster == e.cluster && o.manager {
+			i.Swarm.RemoteManagers = append(i.Swarm.RemoteManagers, struct {
+				NodeID string `json:"NodeID"`
+				Addr   string `json:"Addr"`
+			}{"node-" + o.name, o.addr + ":2377"})
+		}
+	}
 	return i, nil
 }
 
-func (e *fakeEngine) Init(context.Context, InitRequest) (string, error) {
+func (e *fakeEngine) Init(_ context.Context, r InitRequest) (string, error) {
 	if e.state == "active" {
 		return "", errors.New("already part of a swarm")
 	}
+	e.addr = r.AdvertiseAddr
 	e.w.nextID++
 	e.cluster, e.state, e.manager = fmt.Sprintf("cluster%02d-0123456789", e.w.nextID), "active", true
 	if e.w.tokens == nil {
@@ -75,7 +90,7 @@ func (e *fakeEngine) Join(_ context.Context, r JoinRequest) error {
 		return errors.New("invalid join token")
 	}
 	cluster, role, _ := strings.Cut(v, "/")
-	e.cluster, e.state, e.manager = cluster, "active", role == "manager"
+	e.cluster, e.state, e.manager, e.addr = cluster, "active", role == "manager", r.AdvertiseAddr
 	e.w.calls = append(e.w.calls, fmt.Sprintf("join %s manager=%v", e.name, e.manager))
 	return nil
 }

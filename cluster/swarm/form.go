@@ -92,10 +92,19 @@ func Form(ctx context.Context, members []Member) (Result, error) {
 	}
 	remote := net.JoinHostPort(members[leader].Addr, ManagerPort)
 	want := ManagersFor(len(members))
+	var managerAddrs []string
+	for i, info := range infos {
+		if info.Swarm.ClusterID() == clusterID && info.Swarm.ControlAvailable {
+			managerAddrs = append(managerAddrs, members[i].Addr)
+		}
+	}
 	for i, m := range members {
 		info := infos[i]
 		if info.Swarm.ClusterID() == clusterID && info.Swarm.LocalNodeState == "active" {
 			continue
+		}
+		if info.Swarm.WorkerOf(managerAddrs) {
+			continue // a worker already in this swarm (its info has no cluster ID)
 		}
 		if st := info.Swarm.LocalNodeState; st == "pending" || st == "error" {
 			// A join that never completed: start it again cleanly.

@@ -33,6 +33,9 @@ Start with an install config:
 		newPXECmd(), newMachinesCmd(),
 		newServerCmd(), newMembersCmd(), newEventsCmd(),
 		newAgentCmd(),
+		newHypervisorsCmd(),
+		newTenantsCmd(), newTokensCmd(), newQuotasCmd(),
+		newClusterCmd(), newEnvCmd(), newCredentialsCmd(),
 	)
 	return root
 }

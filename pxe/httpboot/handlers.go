@@ -2,6 +2,7 @@ package httpboot
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -71,9 +72,12 @@ func (s *Server) kernelArgs(m pxe.Machine, mac string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("image %q of machine %q is not available on this boot server; build or import it", m.Image, m.Name)
 	}
-	tok, err := s.cfg.Tokens.Get(m.Name)
-	if err != nil {
-		return "", err
+	tok := m.BootToken
+	if tok == "" {
+		var err error
+		if tok, err = s.cfg.Tokens.Get(m.Name); err != nil {
+			return "", err
+		}
 	}
 	b := s.cfg.BaseURL
 	ign := fmt.Sprintf("%s/ignition/%s?token=%s", b, mac, tok)
@@ -189,7 +193,7 @@ func (s *Server) authorize(w *recorder, r *http.Request) (pxe.Machine, pxe.Clien
 		return m, c, false
 	}
 	w.machine = m.Name
-	if !s.cfg.Tokens.Check(m.Name, r.URL.Query().Get("token")) {
+	if !s.checkToken(m, r.URL.Query().Get("token")) {
 		s.forbid(w, m.Name, c, "missing or wrong boot token")
 		return m, c, false
 	}
@@ -205,17 +209,36 @@ func (s *Server) ignition(w *recorder, r *http.Request) {
 	if !ok {
 		return
 	}
-	path := filepath.Join(s.cfg.IgnitionDir, m.Name+".ign")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		s.log.Error("ignition config missing", "machine", m.Name, "path", path, "err", err)
-		http.Error(w, "no rendered config for this machine; render it with the installer", http.StatusNotFound)
-		return
+	var b []byte
+	if s.cfg.Configs != nil {
+		var err error
+		if b, err = s.cfg.Configs.Config(r.Context(), m); err != nil {
+			s.log.Error("no ignition config", "machine", m.Name, "err", err)
+			http.Error(w, "cannot render this machine's config now: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+	} else {
+		path := filepath.Join(s.cfg.IgnitionDir, m.Name+".ign")
+		var err error
+		if b, err = os.ReadFile(path); err != nil {
+			s.log.Error("ignition config missing", "machine", m.Name, "path", path, "err", err)
+			http.Error(w, "no rendered config for this machine; render it with the installer", http.StatusNotFound)
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "application/vnd.coreos.ignition+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(b)
 	s.cfg.OnState(m.Name, c.MAC, pxe.StateConfigFetched, "")
+}
+
+// checkToken tells, in constant time, whether tok is m's boot token: the
+// inventory's when it keeps one, else the boot server's own.
+func (s *Server) checkToken(m pxe.Machine, tok string) bool {
+	if m.BootToken != "" {
+		return tok != "" && subtle.ConstantTimeCompare([]byte(m.BootToken), []byte(tok)) == 1
+	}
+	return s.cfg.Tokens.Check(m.Name, tok)
 }
 
 func (s *Server) velaBinary(w *recorder, r *http.Request) {

@@ -37,15 +37,23 @@ type Config struct {
 	TFTPRoot    string         // "" locates Debian's ipxe binaries
 	VelaBinary  string         // served at /vela/vela; "" serves this executable
 	NoRA        bool           // do not send IPv6 router advertisements
-	OnState     pxe.StateFunc
-	Logger      *slog.Logger
+	// Inventory, when set, replaces the install config's (day-2: the
+	// control plane's, pxe/cpinventory); Configs then gives the Ignition
+	// configs instead of IgnitionDir.
+	Inventory pxe.Inventory
+	Configs   httpboot.ConfigSource
+	OnState   pxe.StateFunc
+	Logger    *slog.Logger
 }
 
 // Services are the boot services, listening, ready to Run.
 type Services struct {
-	cfg       Config
-	log       *slog.Logger
+	cfg Config
+	log *slog.Logger
+	// Inventory is the install config's inventory (nil when Config.Inventory
+	// replaced it).
 	Inventory *inventory.Inventory
+	inv       pxe.Inventory
 	dhcp      *dhcp.Server
 	dhcpConns []net.PacketConn
 	tftp      *tftp.Server
@@ -70,7 +78,7 @@ func New(cfg Config) (_ *Services, err error) {
 	if cfg.OnState == nil {
 		cfg.OnState = func(_, _, _, _ string) {}
 	}
-	if cfg.IgnitionDir == "" || cfg.StateDir == "" {
+	if (cfg.IgnitionDir == "" && cfg.Configs == nil) || cfg.StateDir == "" {
 		return nil, errors.New("pxe: --ignition-dir and --state-dir are required")
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
@@ -89,8 +97,12 @@ func New(cfg Config) (_ *Services, err error) {
 	}()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if s.Inventory, err = inventory.New(inventory.Config{Install: c, StateDir: cfg.StateDir}); err != nil {
-		return nil, err
+	s.inv = cfg.Inventory
+	if s.inv == nil {
+		if s.Inventory, err = inventory.New(inventory.Config{Install: c, StateDir: cfg.StateDir}); err != nil {
+			return nil, err
+		}
+		s.inv = s.Inventory
 	}
 	images, err := imageFiles(cfg)
 	if err != nil {
@@ -125,8 +137,8 @@ func New(cfg Config) (_ *Services, err error) {
 	if vela == "" {
 		vela, _ = os.Executable()
 	}
-	if s.http, err = httpboot.New(httpboot.Config{Inventory: s.Inventory, Tokens: tokens, BaseURL: s.HTTPBase, Images: images,
-		IgnitionDir: cfg.IgnitionDir, SecretsDir: cfg.SecretsDir, VelaBinary: vela, LeaseIP: leaseIP, OnState: cfg.OnState, Registerer: reg, Logger: cfg.Logger}); err != nil {
+	if s.http, err = httpboot.New(httpboot.Config{Inventory: s.inv, Tokens: tokens, BaseURL: s.HTTPBase, Images: images,
+		IgnitionDir: cfg.IgnitionDir, Configs: cfg.Configs, SecretsDir: cfg.SecretsDir, VelaBinary: vela, LeaseIP: leaseIP, OnState: cfg.OnState, Registerer: reg, Logger: cfg.Logger}); err != nil {
 		return nil, err
 	}
 	httpAddr := net.JoinHostPort(serverIP.String(), strconv.Itoa(c.Network.Ports.HTTP))
@@ -144,7 +156,7 @@ func New(cfg Config) (_ *Services, err error) {
 func (s *Services) newDHCP(prefix netip.Prefix, reg prometheus.Registerer) error {
 	c := s.cfg.Install
 	dc := dhcp.Config{Mode: c.Network.DHCP.Mode, Interface: c.Network.Interface, ServerIP: prefix.Addr(), Subnet: prefix.Masked(),
-		LeaseTime: time.Duration(c.Network.DHCP.LeaseTime), HTTPBase: s.HTTPBase, Inventory: s.Inventory, StateDir: s.cfg.StateDir,
+		LeaseTime: time.Duration(c.Network.DHCP.LeaseTime), HTTPBase: s.HTTPBase, Inventory: s.inv, StateDir: s.cfg.StateDir,
 		Port: c.Network.Ports.DHCP, OnState: s.cfg.OnState, Registerer: reg, Logger: s.cfg.Logger}
 	if r, err := config.ParseRange(c.Network.DHCP.Pool); err == nil {
 		dc.PoolFirst, dc.PoolLast = r.First, r.Last
@@ -223,7 +235,7 @@ func (s *Services) identify(ip netip.Addr) (machine, mac string) {
 		return "", ""
 	}
 	mac, _ = s.dhcp.MACOf(ip)
-	if m, err := s.Inventory.Lookup(context.Background(), pxe.Client{MAC: mac}); err == nil {
+	if m, err := s.inv.Lookup(context.Background(), pxe.Client{MAC: mac}); err == nil {
 		machine = m.Name
 	}
 	return machine, mac

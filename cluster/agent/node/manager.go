@@ -65,6 +65,9 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("node state dir: %w", err)
 	}
 	m := &Manager{cfg: cfg, log: cfg.Logger}
+	if err := m.traversable(); err != nil {
+		return nil, err
+	}
 	if err := m.installTools(); err != nil {
 		return nil, err
 	}
@@ -288,4 +291,35 @@ func run(ctx context.Context, name string, args ...string) error {
 		return fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// traversable gives "others" search (x) permission on the state dir and
+// every directory above it: libvirt pivots an unprivileged node into its
+// root as the node's root user (uid 100000 on the host), which must be able
+// to walk the path (a 0700 /var/lib/vela made every node fail with
+// "Failed to create .../rootfs/.oldroot: Permission denied"). Search
+// without read lets nobody list the directories.
+func (m *Manager) traversable() error {
+	dir, err := filepath.Abs(m.cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	for {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return fmt.Errorf("node state dir: %w", err)
+		}
+		if st.Mode().Perm()&0o001 == 0 {
+			mode := st.Mode().Perm() | 0o001
+			if err := os.Chmod(dir, mode); err != nil {
+				return fmt.Errorf("unprivileged nodes need search permission on %s (chmod o+x %s): %w", dir, dir, err)
+			}
+			m.log.Info("made a directory traversable for unprivileged nodes", "dir", dir, "mode", fmt.Sprintf("%#o", mode))
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil
+		}
+		dir = parent
+	}
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io/fs"
 	"os"
@@ -10,12 +11,29 @@ import (
 )
 
 // shiftedImage returns a copy of the node image owned by the unprivileged
-// nodes' id range (uid/gid + IDMapBase), made once beside the image and
-// shared read-only by every unprivileged node as its overlay lower layer.
+// nodes' id range (uid/gid + IDMapBase), made once per image and shared
+// read-only by every unprivileged node as its overlay lower layer.
+//
+// The copy lives in the state dir (the node disk store), not beside the
+// image: on vela-os the image is a read-only squashfs under a RAM-backed
+// overlay root, and an overlay lower layer on that nested overlay made
+// libvirt's container start fail (creating /.oldroot: permission denied,
+// Debian 6.1 kernel); on the disk store it also costs no RAM. The name
+// carries the image's path and its root's modification time, so a new
+// image version mounted at the same path gets a new copy.
 func (m *Manager) shiftedImage(ctx context.Context) (string, error) {
 	m.shiftMu.Lock()
 	defer m.shiftMu.Unlock()
-	dst := filepath.Clean(m.cfg.Image) + fmt.Sprintf(".shift-%d", IDMapBase)
+	st, err := os.Stat(m.cfg.Image)
+	if err != nil {
+		return "", fmt.Errorf("node image %s: %w", m.cfg.Image, err)
+	}
+	key := sha256.Sum256([]byte(fmt.Sprintf("%s@%d", filepath.Clean(m.cfg.Image), st.ModTime().UnixNano())))
+	dir := filepath.Join(m.cfg.StateDir, ".images")
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dir, fmt.Sprintf("%s-%x.shift-%d", filepath.Base(m.cfg.Image), key[:6], IDMapBase))
 	done := dst + ".done"
 	if _, err := os.Stat(done); err == nil {
 		return dst, nil

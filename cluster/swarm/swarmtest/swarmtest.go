@@ -29,7 +29,7 @@ import (
 
 // Need skips the test when dockerd, ip or iptables or root is missing, but
 // only outside CI: with CI set it fails instead.
-func Need(t *testing.T) {
+func Need(t testing.TB) {
 	t.Helper()
 	var missing []string
 	if os.Geteuid() != 0 {
@@ -49,7 +49,7 @@ func Need(t *testing.T) {
 	t.Skipf("needs %v", missing)
 }
 
-func sh(t *testing.T, args ...string) {
+func sh(t testing.TB, args ...string) {
 	t.Helper()
 	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
@@ -109,6 +109,7 @@ type Node struct {
 	ns            string
 	cmd           *exec.Cmd
 	exited        chan struct{}
+	stop          func()
 }
 
 // StartNodes makes a bridge, n network namespaces and one dockerd in each,
@@ -170,7 +171,7 @@ func StartNodes(t *testing.T, p *PKI, n int) []*Node {
 	return nodes
 }
 
-func stopNode(t *testing.T, nd *Node) {
+func stopNode(t testing.TB, nd *Node) {
 	syscall.Kill(nd.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-nd.exited:
@@ -183,11 +184,17 @@ func stopNode(t *testing.T, nd *Node) {
 }
 
 func waitEngine(t *testing.T, nd *Node) {
+	if err := waitEngineErr(nd); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitEngineErr(nd *Node) error {
 	e := swarm.NewUnixEngine(filepath.Join(nd.Dir, "docker.sock"), 2*time.Second)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if _, err := e.Info(context.Background()); err == nil {
-			return
+			return nil
 		}
 		exited := false
 		select {
@@ -197,7 +204,7 @@ func waitEngine(t *testing.T, nd *Node) {
 		}
 		if exited || time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(nd.Dir, "dockerd.log"))
-			t.Fatalf("dockerd of %s not ready (exited=%v):\n%s", nd.Name, exited, log)
+			return fmt.Errorf("dockerd of %s not ready (exited=%v):\n%s", nd.Name, exited, log)
 		}
 	}
 }

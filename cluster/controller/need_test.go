@@ -1,0 +1,9 @@
+package controller
+
+import (
+	"testing"
+
+	"github.com/vela-appliance/vela/cluster/swarm/swarmtest"
+)
+
+func needSwarm(t testing.TB) { swarmtest.Need(t) }

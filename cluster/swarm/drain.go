@@ -1,0 +1,51 @@
+package swarm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+// SetAvailability sets a swarm node's availability (active, pause or
+// drain: its tasks move elsewhere). Managers only.
+func (e *HTTPEngine) SetAvailability(ctx context.Context, nodeID, availability string) error {
+	var n struct {
+		Version struct {
+			Index uint64 `json:"Index"`
+		} `json:"Version"`
+		Spec map[string]any `json:"Spec"`
+	}
+	if err := e.do(ctx, http.MethodGet, "/nodes/"+url.PathEscape(nodeID), nil, &n); err != nil {
+		return err
+	}
+	if n.Spec == nil {
+		n.Spec = map[string]any{}
+	}
+	n.Spec["Availability"] = availability
+	return e.do(ctx, http.MethodPost, fmt.Sprintf("/nodes/%s/update?version=%d", url.PathEscape(nodeID), n.Version.Index), json.RawMessage(mustJSON(n.Spec)), nil)
+}
+
+// SetRole promotes (manager) or demotes (worker) a swarm node. Managers only.
+func (e *HTTPEngine) SetRole(ctx context.Context, nodeID, role string) error {
+	var n struct {
+		Version struct {
+			Index uint64 `json:"Index"`
+		} `json:"Version"`
+		Spec map[string]any `json:"Spec"`
+	}
+	if err := e.do(ctx, http.MethodGet, "/nodes/"+url.PathEscape(nodeID), nil, &n); err != nil {
+		return err
+	}
+	if n.Spec == nil {
+		n.Spec = map[string]any{}
+	}
+	n.Spec["Role"] = role
+	return e.do(ctx, http.MethodPost, fmt.Sprintf("/nodes/%s/update?version=%d", url.PathEscape(nodeID), n.Version.Index), json.RawMessage(mustJSON(n.Spec)), nil)
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
