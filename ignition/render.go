@@ -122,7 +122,9 @@ type data struct {
 	AgentTokenPath     string
 	JoinRecords        string // bootstrap member: records to load
 	APIRecords         string
-	CAKeyFetch         bool // bootstrap member: fetch the CA key once from the seed
+	CAKeyFetch         bool   // bootstrap member: fetch the CA key once from the seed
+	DataDisk           string // hypervisor: device for node disks
+	AgentFlags         string // hypervisor: the node memory policy
 	NodeImageURL       string
 	NodeImageHash      string
 	JoinRecordsPath    string
@@ -265,6 +267,10 @@ func newData(in Input) (data, error) {
 		d.JoinRecords, d.APIRecords = string(in.Bootstrap.JoinTokens), string(in.Bootstrap.APITokens)
 	}
 	d.CAKeyFetch = d.Bootstrap
+	if d.Hypervisor {
+		d.DataDisk = m.DataDisk
+		d.AgentFlags = agentFlags(c.Hypervisor)
+	}
 	if d.Hypervisor && in.NodeImageSHA512 != "" {
 		if !hexSHA512RE.MatchString(in.NodeImageSHA512) {
 			return data{}, fmt.Errorf("machine %q: node image hash %q is not a hex sha512", m.Name, in.NodeImageSHA512)
@@ -365,4 +371,20 @@ func Validate(rendered []byte) error {
 		return fmt.Errorf("the rendered Ignition config does not validate: %v %s", err, strings.TrimSpace(rpt.String()))
 	}
 	return nil
+}
+
+// agentFlags turns the hypervisor policy into vela agent flags (none for
+// the agent's own defaults, so configs without a policy render as before).
+func agentFlags(h config.Hypervisor) string {
+	var fl []string
+	if h.ReservedMemory != 0 && h.ReservedMemory != config.DefaultReservedMemory {
+		fl = append(fl, "--reserved-memory "+h.ReservedMemory.String())
+	}
+	if h.NodeMemoryPercent != 0 && h.NodeMemoryPercent != config.DefaultNodeMemoryPercent {
+		fl = append(fl, fmt.Sprintf("--memory-overcommit %.2f", float64(h.NodeMemoryPercent)/100))
+	}
+	if len(fl) == 0 {
+		return ""
+	}
+	return " " + strings.Join(fl, " ")
 }

@@ -184,3 +184,19 @@ func TestCustomImageUsesVelaOSTemplate(t *testing.T) {
 		t.Error("custom image config differs from the vela-os one")
 	}
 }
+
+func TestAgentFlags(t *testing.T) {
+	for _, tc := range []struct {
+		h    config.Hypervisor
+		want string
+	}{
+		{config.Hypervisor{}, ""},
+		{config.Hypervisor{ReservedMemory: config.DefaultReservedMemory, NodeMemoryPercent: 100}, ""},
+		{config.Hypervisor{ReservedMemory: 1 << 30, NodeMemoryPercent: 200}, " --reserved-memory 1GiB --memory-overcommit 2.00"},
+		{config.Hypervisor{NodeMemoryPercent: 150}, " --memory-overcommit 1.50"},
+	} {
+		if got := agentFlags(tc.h); got != tc.want {
+			t.Errorf("agentFlags(%+v) = %q, want %q", tc.h, got, tc.want)
+		}
+	}
+}

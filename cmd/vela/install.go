@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -55,7 +53,7 @@ progress view is shown on a terminal, one text line per event otherwise.`,
 	fl.StringVar(&f.stateDir, "state-dir", "/var/lib/vela/install", "where progress, secrets and rendered configs are kept")
 	fl.StringVar(&f.imageDir, "image-dir", "/var/lib/vela/images", "where boot artifacts are stored")
 	fl.BoolVar(&f.skipChecks, "skip-checks", false, "do not stop on failed preflight checks (they are still printed)")
-	fl.BoolVar(&f.reset, "reset", false, "forget the progress of an earlier install in the state dir and start over")
+	fl.BoolVar(&f.reset, "reset", false, "start over: a new cluster (new CA, tokens, configs); the earlier install's files move to STATE/previous/")
 	fl.StringVar(&f.until, "until", "", "stop after this step ID or kind (a staged install; rerun without it to finish)")
 	fl.BoolVar(&f.accessible, "accessible", false, "interactive installer: ask line by line instead of drawing full screen")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
@@ -125,8 +123,12 @@ func runInstall(cmd *cobra.Command, f installFlags) error {
 		return err
 	}
 	if f.reset {
-		if err := os.Remove(filepath.Join(f.stateDir, run.StateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		moved, err := steps.StartOver(f.stateDir, true)
+		if err != nil {
 			return fmt.Errorf("--reset: %w", err)
+		}
+		if moved != "" {
+			fmt.Fprintf(cmd.ErrOrStderr(), "--reset: the earlier install's progress, secrets and configs are kept in %s\n", moved)
 		}
 	}
 	if f.output == "text" {

@@ -2,14 +2,12 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vela-appliance/vela/installer/lab"
-	"github.com/vela-appliance/vela/installer/run"
+	"github.com/vela-appliance/vela/installer/steps"
 )
 
 func newLabCmd() *cobra.Command {
@@ -65,7 +63,9 @@ install starts over.`,
 			if err := l.Down(cmd.Context()); err != nil {
 				return err
 			}
-			if err := os.Remove(filepath.Join(stateDir, run.StateFile)); err != nil && !os.IsNotExist(err) {
+			// The lab's VMs are diskless and gone: their cluster, secrets and
+			// configs are worthless; the next `make lab` makes new ones.
+			if _, err := steps.StartOver(stateDir, false); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "lab removed; `make lab` starts a new one")

@@ -55,7 +55,7 @@ func DefaultRecipe() Recipe {
 			"linux-image-amd64", "systemd", "systemd-sysv", "udev", "dbus", "kmod",
 			"iproute2", "iptables", "ca-certificates", "curl", "openssh-server", "chrony",
 			"docker.io", "libvirt-daemon", "libvirt-daemon-driver-lxc", "libvirt-daemon-system",
-			"passwd", "e2fsprogs", "less",
+			"passwd", "e2fsprogs", "less", "sudo",
 		},
 		Modules: []string{
 			// virtio first, in the order MACHINE-NOTES measured.

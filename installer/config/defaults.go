@@ -43,7 +43,11 @@ func ApplyDefaults(c *Config) {
 	}
 	if c.Lab != nil {
 		applyLabDefaults(c)
+		def(&c.Hypervisor.ReservedMemory, DefaultLabReservedMemory)
+		def(&c.Hypervisor.NodeMemoryPercent, DefaultLabNodeMemoryPct)
 	}
+	def(&c.Hypervisor.ReservedMemory, DefaultReservedMemory)
+	def(&c.Hypervisor.NodeMemoryPercent, DefaultNodeMemoryPercent)
 	if c.ControlPlane.Members == 0 {
 		c.ControlPlane.Members = len(c.Members())
 	}
@@ -66,7 +70,7 @@ func applyLabDefaults(c *Config) {
 	}
 	prefix, err := netip.ParsePrefix(c.Network.Address)
 	for i := 1; i <= l.Count; i++ {
-		m := Machine{Name: fmt.Sprintf("lab-%d", i), MAC: LabMAC(i), Role: RoleBoth, Address: AddressDHCP}
+		m := Machine{Name: fmt.Sprintf("lab-%d", i), MAC: LabMAC(i), Role: RoleBoth, Address: AddressDHCP, DataDisk: LabDataDisk}
 		if err == nil && prefix.Addr().Is4() {
 			a := prefix.Masked().Addr().As4()
 			a[3] += byte(LabAddressBase - 1 + i)
@@ -75,6 +79,10 @@ func applyLabDefaults(c *Config) {
 		c.Machines = append(c.Machines, m)
 	}
 }
+
+// LabDataDisk is the node disk device of a generated lab machine: the lab
+// gives each VM one sparse virtio disk (its only disk) for its nodes.
+const LabDataDisk = "/dev/vda"
 
 // LabMAC is the MAC address of lab machine i (locally administered, qemu's prefix).
 func LabMAC(i int) string { return fmt.Sprintf("52:54:00:56:4c:%02x", i) }

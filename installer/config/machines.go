@@ -91,5 +91,14 @@ func (v *validator) machines(p netip.Prefix) {
 		if m.Disk != "" && !strings.HasPrefix(m.Disk, "/dev/") {
 			v.err(p0+".disk", fmt.Sprintf("%q is not a device path", m.Disk), "use a path like /dev/sda or /dev/disk/by-id/...; leave it out to run live")
 		}
+		switch {
+		case m.DataDisk == "":
+		case !strings.HasPrefix(m.DataDisk, "/dev/") || strings.ContainsAny(m.DataDisk, " \t\n'\"\\$`"):
+			v.err(p0+".data_disk", fmt.Sprintf("%q is not a device path", m.DataDisk), "use a path like /dev/sdb or /dev/disk/by-id/...")
+		case !m.IsHypervisor():
+			v.err(p0+".data_disk", "only a hypervisor keeps node disks", "remove data_disk, or make the role hypervisor or both")
+		case m.DataDisk == m.Disk:
+			v.err(p0+".data_disk", fmt.Sprintf("%s is also the install disk", m.DataDisk), "use another device for the node disks")
+		}
 	}
 }

@@ -16,9 +16,24 @@ type Config struct {
 	ControlPlane      ControlPlane `yaml:"control_plane" json:"control_plane,omitempty" jsonschema_description:"The Raft-replicated control plane."`
 	Admin             Admin        `yaml:"admin" json:"admin,omitempty" jsonschema_description:"The first administrator."`
 	Tenant            Tenant       `yaml:"tenant" json:"tenant,omitempty" jsonschema_description:"The first tenant and optionally its first cluster."`
+	Hypervisor        Hypervisor   `yaml:"hypervisor" json:"hypervisor,omitempty" jsonschema_description:"How every hypervisor offers its memory to tenant nodes."`
 	Butane            []Snippet    `yaml:"butane" json:"butane,omitempty" jsonschema_description:"Operator Butane snippets merged into every machine's Ignition config."`
 	Lab               *Lab         `yaml:"lab" json:"lab,omitempty" jsonschema_description:"Run the whole appliance on this host: qemu VMs on a private bridge stand in for the rack."`
 }
+
+// Hypervisor is the node hosting policy of every hypervisor.
+type Hypervisor struct {
+	ReservedMemory    ByteSize `yaml:"reserved_memory" json:"reserved_memory,omitempty" jsonschema:"type=string" jsonschema_description:"Memory each hypervisor keeps for itself and never gives to nodes. Default 2GiB (1GiB in a lab)."`
+	NodeMemoryPercent int      `yaml:"node_memory_percent" json:"node_memory_percent,omitempty" jsonschema_description:"How much the nodes' memory limits may add up to, in percent of what is left after reserved_memory: 100 (default: never more than the machine has) to 400. A node's limit is a ceiling, not a reservation; a lab uses 200, since its VMs touch little of their memory."`
+}
+
+// Hypervisor defaults.
+const (
+	DefaultReservedMemory    = ByteSize(2 << 30)
+	DefaultLabReservedMemory = ByteSize(1 << 30)
+	DefaultNodeMemoryPercent = 100
+	DefaultLabNodeMemoryPct  = 200
+)
 
 // DHCP modes.
 const (
@@ -85,6 +100,8 @@ type Machine struct {
 	Role    string `yaml:"role" json:"role" jsonschema:"required,enum=member,enum=hypervisor,enum=both" jsonschema_description:"member runs the control plane; hypervisor hosts tenant nodes; both does both."`
 	Address string `yaml:"address" json:"address,omitempty" jsonschema_description:"Static IPv4 address in the boot subnet, or dhcp (default)."`
 	Disk    string `yaml:"disk" json:"disk,omitempty" jsonschema_description:"Install disk such as /dev/sda; empty runs live from RAM (diskless)."`
+	// DataDisk holds a hypervisor's node disks.
+	DataDisk string `yaml:"data_disk" json:"data_disk,omitempty" jsonschema_description:"Hypervisors: block device for the tenant nodes' disks, such as /dev/sdb. Formatted (ext4, label vela-nodes) at first boot only if it holds no filesystem, then mounted at /var/lib/vela/agent. Without it node disks live on the root filesystem (RAM on a live machine). The lab gives each VM one (/dev/vda)."`
 }
 
 // IsMember tells whether the machine runs the control plane.
@@ -104,7 +121,7 @@ const (
 
 // Discovery decides what happens to machines that boot but are not listed.
 type Discovery struct {
-	Mode string `yaml:"mode" json:"mode,omitempty" jsonschema:"enum=ignore,enum=admit" jsonschema_description:"ignore: record them and boot nothing; admit: boot them with role. Default ignore."`
+	Mode string `yaml:"mode" json:"mode,omitempty" jsonschema:"enum=ignore,enum=admit" jsonschema_description:"ignore: record them and boot nothing; admit: record them too, and vela machines admit (day 2, from the members) makes one bootable with a role. Default ignore."`
 	Role string `yaml:"role" json:"role,omitempty" jsonschema:"enum=hypervisor" jsonschema_description:"Role given to admitted machines (only hypervisor)."`
 }
 

@@ -25,7 +25,18 @@ func Validate(c *Config, src *Source) Diagnostics {
 	v.people()
 	v.snippets()
 	v.lab()
+	v.hypervisor()
 	return v.diags
+}
+
+func (v *validator) hypervisor() {
+	h := v.c.Hypervisor
+	if h.ReservedMemory < 256<<20 || h.ReservedMemory > 1<<40 {
+		v.err("hypervisor.reserved_memory", fmt.Sprintf("%s is outside 256MiB to 1TiB", h.ReservedMemory), "keep enough for the machine itself (default 2GiB)")
+	}
+	if h.NodeMemoryPercent < 100 || h.NodeMemoryPercent > 400 {
+		v.err("hypervisor.node_memory_percent", fmt.Sprintf("%d%% is outside 100 to 400", h.NodeMemoryPercent), "use 100 to never promise nodes more than the machine has")
+	}
 }
 
 type validator struct {
@@ -254,9 +265,6 @@ func (v *validator) discovery() {
 	case d.Mode == DiscoveryAdmit && d.Role != RoleHypervisor:
 		v.err("discovery.role", fmt.Sprintf("%q cannot be given to unknown machines", d.Role),
 			"set role: hypervisor (members are always listed by hand)")
-	case d.Mode == DiscoveryAdmit:
-		v.warn("discovery.mode", "admit: this version records unknown machines (vela machines ls) but does not boot them yet, as with ignore",
-			"add the machines you want installed to machines")
 	case d.Mode == DiscoveryIgnore && d.Role != "":
 		v.warn("discovery.role", "ignored with mode: ignore", "remove it, or set mode: admit")
 	}

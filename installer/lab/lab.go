@@ -57,7 +57,7 @@ func (l *Lab) VMsFor(c *config.Config, accel, qemu string) []VM {
 		vms = append(vms, VM{
 			Name: m.Name, MAC: m.MAC, UUID: m.UUID, Memory: int64(c.Lab.Memory), CPUs: c.Lab.CPUs,
 			Accel: accel, Firmware: c.Lab.Firmware, Tap: TapName(c.Lab.Bridge, i+1),
-			Dir: filepath.Join(l.dir, "vms", m.Name), Qemu: qemu,
+			Dir: filepath.Join(l.dir, "vms", m.Name), Qemu: qemu, DataDisk: m.DataDisk != "",
 		})
 	}
 	return vms

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os/exec"
 	"strings"
+
+	"github.com/vela-appliance/vela/installer/config"
 )
 
 // runCmd runs a command and returns its error with its output, for messages.
@@ -141,4 +143,18 @@ func removeNetwork(ctx context.Context, l *ledger) error {
 		return fmt.Errorf("removing the lab network: %s", strings.Join(errs, "; "))
 	}
 	return l.update(func(o *Owned) { *o = Owned{} })
+}
+
+// Route makes this host reach prefix (a tenant subnet on a lab
+// hypervisor) through via (that VM's address on the lab bridge). The route
+// goes when the bridge goes: Down needs no record of it.
+func (l *Lab) Route(ctx context.Context, c *config.Config, prefix netip.Prefix, via netip.Addr) error {
+	n, err := NetworkFor(c)
+	if err != nil {
+		return err
+	}
+	if err := runCmd(ctx, "ip", "route", "replace", prefix.String(), "via", via.String(), "dev", n.Bridge); err != nil {
+		return fmt.Errorf("routing %s through lab VM %s: %w", prefix, via, err)
+	}
+	return nil
 }

@@ -2,8 +2,10 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,7 +28,17 @@ type VM struct {
 	Tap      string
 	Dir      string
 	Qemu     string // qemu-system-x86_64 path
+	// DataDisk gives the VM a sparse virtio disk for tenant node disks
+	// (its only disk, so the guest sees it as /dev/vda: config.LabDataDisk).
+	DataDisk bool
 }
+
+// DataDiskSize is the apparent size of a lab VM's node disk: a sparse
+// file on the host that grows only as nodes write.
+const DataDiskSize = 64 << 30
+
+// DataDiskPath is the VM's node disk file.
+func (v VM) DataDiskPath() string { return filepath.Join(v.Dir, "nodes.img") }
 
 // Firmware files from Debian's ovmf package.
 const (
@@ -63,6 +75,9 @@ func (v VM) Args() []string {
 	if v.UUID != "" {
 		args = append(args, "-smbios", "type=1,uuid="+v.UUID)
 	}
+	if v.DataDisk {
+		args = append(args, "-drive", "if=virtio,format=raw,cache=unsafe,discard=unmap,file="+v.DataDiskPath())
+	}
 	if v.Firmware == "uefi" {
 		args = append(args,
 			"-drive", "if=pflash,format=raw,readonly=on,file="+ovmfCode,
@@ -96,6 +111,11 @@ func (v VM) Start(ctx context.Context) error {
 	}
 	if err := os.MkdirAll(v.Dir, 0o700); err != nil {
 		return err
+	}
+	if v.DataDisk {
+		if err := sparseFile(v.DataDiskPath(), DataDiskSize); err != nil {
+			return fmt.Errorf("lab VM %s: node disk: %w", v.Name, err)
+		}
 	}
 	if v.Firmware == "uefi" {
 		vars := filepath.Join(v.Dir, "OVMF_VARS.fd")
@@ -155,4 +175,21 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// sparseFile creates a file of the given apparent size that takes no space
+// until written (kept if it exists: the VM's nodes are on it).
+func sparseFile(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -105,7 +105,7 @@ func TestChecks(t *testing.T) {
 		{"lab bridge someone else's", true, func(h *fakeHost, _ *config.Config) {
 			h.ifaces["vela-lab0"] = []netip.Prefix{netip.MustParsePrefix("172.16.0.1/24")}
 		}, []string{"lab bridge: an interface vela-lab0 exists without the lab address"}},
-		{"lab memory", true, func(h *fakeHost, _ *config.Config) { h.mem = 8 << 30 }, []string{"lab memory: 3 VMs x 4GiB = 12.0 GiB, but only 8.0 GiB"}},
+		{"lab memory", true, func(h *fakeHost, _ *config.Config) { h.mem = 8 << 30 }, []string{"lab memory: 3 VMs x 5GiB = 15.0 GiB, but only 8.0 GiB"}},
 		{"custom files", false, func(h *fakeHost, c *config.Config) {
 			c.OS = config.OS{Image: config.ImageCustom, Kernel: "vmlinuz", Initramfs: "/boot/initrd"}
 			h.files["/etc/vela/vmlinuz"] = true

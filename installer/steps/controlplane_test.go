@@ -61,9 +61,22 @@ func freePorts(t *testing.T, ips ...string) (int, int) {
 func TestControlPlaneStepsWithRealMembers(t *testing.T) {
 	ips := []string{"127.0.0.11", "127.0.0.12", "127.0.0.13"}
 	api, raft := freePorts(t, ips...)
-	cfg := &config.Config{Name: "cp-test", ControlPlane: config.ControlPlane{APIPort: api, RaftPort: raft}}
+	text := fmt.Sprintf(`version: 1
+name: cp-test
+network: {interface: lo, address: 127.0.0.1/8, dhcp: {mode: off}}
+control_plane: {members: 3, api_port: %d, raft_port: %d}
+machines:
+`, api, raft)
 	for i, ip := range ips {
-		cfg.Machines = append(cfg.Machines, config.Machine{Name: fmt.Sprintf("m%d", i+1), Role: config.RoleMember, Address: ip})
+		role := "member"
+		if i == len(ips)-1 {
+			role = "both" // a config needs a hypervisor
+		}
+		text += fmt.Sprintf("  - {name: m%d, mac: \"52:54:00:00:00:%02x\", role: %s, address: %s}\n", i+1, i+1, role, ip)
+	}
+	cfg, _, diags := config.Parse("cp.yaml", []byte(text))
+	if diags.HasErrors() {
+		t.Fatalf("test config: %v", diags.Errors())
 	}
 	env := &Env{Config: cfg, StateDir: t.TempDir(), ContextPath: filepath.Join(t.TempDir(), "config.json")}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

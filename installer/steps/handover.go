@@ -11,10 +11,12 @@ import (
 	"github.com/vela-appliance/vela/cluster/client"
 	"github.com/vela-appliance/vela/installer/plan"
 	"github.com/vela-appliance/vela/installer/run"
+	"github.com/vela-appliance/vela/pxe/cpinventory"
 )
 
 // handover makes the control plane the owner of the appliance: every
-// member of the config is in Raft, the operator gets a vela context (so
+// member of the config is in Raft, the install config (the machine
+// inventory) is stored in it, the operator gets a vela context (so
 // `vela members ls` works without flags), and the seed forgets the CA key,
 // which now lives on the members only.
 func (e *Env) handover(ctx context.Context, s plan.Step, r run.Reporter) error {
@@ -35,6 +37,15 @@ func (e *Env) handover(ctx context.Context, s plan.Step, r run.Reporter) error {
 			return run.Failf(e.memberHint(m.Name), "member %s is not in the control plane (it said: %s)", m.Name, describeMembers(ms, nil))
 		}
 	}
+	// The machine inventory: the members serve day-2 boots from it.
+	y, err := cpinventory.PortableConfig(e.Config, e.BaseDir)
+	if err != nil {
+		return run.Failf("fix the install config (vela config validate), then run again", "%v", err)
+	}
+	if _, err := c.PutInstallConfig(ctx, y); err != nil {
+		return run.Failf("check the control plane (vela members ls), then run again", "storing the install config in the control plane: %v", err)
+	}
+	r.Logf("the install config and its %d machines are in the control plane (vela machines ls)", len(e.Config.Machines))
 	url, err := e.APIURL()
 	if err != nil {
 		return err

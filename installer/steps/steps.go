@@ -33,14 +33,18 @@ type Env struct {
 func Executors(env *Env) run.Executors {
 	env.boot = newBootWatch()
 	ex := run.Executors{
-		plan.Images:       env.prepareImages,
-		plan.Secrets:      env.secrets,
-		plan.Ignition:     env.renderIgnition,
-		plan.BootServices: env.bootServices,
-		plan.MachineBoot:  env.machineBoot,
-		plan.Bootstrap:    env.bootstrap,
-		plan.Join:         env.join,
-		plan.Handover:     env.handover,
+		plan.Images:        env.prepareImages,
+		plan.Secrets:       env.secrets,
+		plan.Ignition:      env.renderIgnition,
+		plan.BootServices:  env.bootServices,
+		plan.MachineBoot:   env.machineBoot,
+		plan.Bootstrap:     env.bootstrap,
+		plan.Join:          env.join,
+		plan.Hypervisor:    env.hypervisor,
+		plan.Handover:      env.handover,
+		plan.Tenant:        env.tenant,
+		plan.TenantCluster: env.tenantCluster,
+		plan.Health:        env.health,
 	}
 	if env.Config.Lab != nil {
 		ex[plan.LabNetwork] = env.labNetwork
