@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -139,4 +140,23 @@ func dialFromSrc(nsPath, src, addr string) bool {
 		}
 		return err
 	}) == nil
+}
+
+// lockHostRoutesForPackage takes the host-wide lock on this host's
+// VELA-ROUTES chains for the whole package (TestMain): every real agent
+// reconcile rewrites them (one set per host, as in production), and
+// cluster/agent/node's TestEnsureRoutes, run in a parallel process under
+// go test ./..., owns them too. The lock goes when the process exits.
+func lockHostRoutesForPackage() {
+	if os.Geteuid() != 0 {
+		return
+	}
+	f, err := os.OpenFile("/run/vela-test-routes.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err == nil {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lock the host's routes for the tests:", err)
+		os.Exit(1)
+	}
 }

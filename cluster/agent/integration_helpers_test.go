@@ -130,9 +130,11 @@ func buildVela(t *testing.T) string {
 	return velaBin.path
 }
 
-// TestMain removes the vela binary buildVela made once all tests ran (it
-// is shared by the tests of this package).
+// TestMain holds the host's routes lock (lockHostRoutesForPackage) and
+// removes the vela binary buildVela made once all tests ran (it is shared
+// by the tests of this package).
 func TestMain(m *testing.M) {
+	lockHostRoutesForPackage()
 	code := m.Run()
 	if velaBin.path != "" {
 		_ = os.RemoveAll(filepath.Dir(velaBin.path))

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -20,6 +21,7 @@ func TestEnsureRoutes(t *testing.T) {
 			t.Fatalf("CI is set but root or %s is missing", p)
 		}
 	}
+	lockHostRoutes(t)
 	ctx := context.Background()
 	const link = "vtest-peers0"
 	must := func(name string, args ...string) {
@@ -99,4 +101,20 @@ func TestEnsureRoutes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lockHostRoutes serialises the tests that own this host's VELA-ROUTES
+// chains (one per host, as in production): cluster/agent (its TestMain
+// holds the same lock) and cluster/agent/node run in parallel processes
+// under go test ./.... The lock goes with the test, after its cleanups.
+func lockHostRoutes(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile("/run/vela-test-routes.lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
 }
