@@ -18,6 +18,10 @@ fi
 if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
   # cgroup v2: move ourselves to a leaf so the node's root cgroup can
   # delegate controllers to dockerd's children.
+  # libvirt mounted the host's view of cgroup2 here: replace it by a mount
+  # of this namespace, whose root is the node's own cgroup (mounting over
+  # it fails "already mounted" on a pure v2 host such as vela-os).
+  umount /sys/fs/cgroup 2>/dev/null || umount -l /sys/fs/cgroup 2>/dev/null || true
   mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup 2>/dev/null || mount -t cgroup2 cgroup2 /sys/fs/cgroup
   mkdir -p /sys/fs/cgroup/init
   echo $$ >/sys/fs/cgroup/init/cgroup.procs
