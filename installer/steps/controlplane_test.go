@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vela-appliance/vela/cluster/client"
+	"github.com/vela-appliance/vela/cluster/fsm"
 	"github.com/vela-appliance/vela/cluster/member"
 	"github.com/vela-appliance/vela/ignition"
 	"github.com/vela-appliance/vela/installer/config"
@@ -65,6 +66,7 @@ func TestControlPlaneStepsWithRealMembers(t *testing.T) {
 name: cp-test
 network: {interface: lo, address: 127.0.0.1/8, dhcp: {mode: off}}
 control_plane: {members: 3, api_port: %d, raft_port: %d}
+tenant: {name: demo}
 machines:
 `, api, raft)
 	for i, ip := range ips {
@@ -149,10 +151,36 @@ machines:
 	if err != nil || len(ms) != 3 {
 		t.Fatalf("members through the written context: %+v %v, want 3", ms, err)
 	}
+	// The first tenant, twice (a rerun keeps the token), and its context.
+	for i := 0; i < 2; i++ {
+		if err := env.tenant(ctx, plan.Step{Kind: plan.Tenant}, r); err != nil {
+			t.Fatalf("tenant step (run %d): %v", i+1, err)
+		}
+	}
+	tc, err := env.tenantClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if who, err := tc.Whoami(ctx); err != nil || who.Kind != "tenant" || who.Tenant != "demo" {
+		t.Fatalf("the tenant's context acts as %+v (%v), want tenant demo", who, err)
+	}
+	if toks, err := c.Tokens(ctx); err != nil || countTenantTokens(toks, "demo") != 1 {
+		t.Fatalf("tenant tokens after two runs: %v %v, want exactly one", toks, err)
+	}
 	cancel()
 	for range ips {
 		if err := <-errs; err != nil && ctx.Err() == nil {
 			t.Errorf("member: %v", err)
 		}
 	}
+}
+
+func countTenantTokens(toks []fsm.APIToken, tenant string) int {
+	n := 0
+	for _, t := range toks {
+		if t.Tenant == tenant {
+			n++
+		}
+	}
+	return n
 }

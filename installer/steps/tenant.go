@@ -21,6 +21,11 @@ import (
 // its nodes start on the hypervisors and form a Swarm.
 const ClusterTimeout = 15 * time.Minute
 
+// ClusterErrorGrace is how long the first cluster may stay in error before
+// the step fails: the controller retries what is transient (a node that
+// was slow to start), and the cluster often recovers on its own.
+const ClusterErrorGrace = 3 * time.Minute
+
 // tenantDir holds what the installer made for the first tenant: its API
 // token and a vela context that acts as the tenant.
 func (e *Env) tenantDir() string { return filepath.Join(e.StateDir, "tenants", e.Config.Tenant.Name) }
@@ -89,8 +94,22 @@ func (e *Env) tokenWorks(ctx context.Context, path, tenant string) bool {
 	if err != nil {
 		return false
 	}
-	who, err := c.Whoami(ctx)
-	return err == nil && who.Kind == fsm.ScopeTenant && who.Tenant == tenant
+	// whoami answers from the member asked: right after the token was
+	// made it may not have replicated there yet, so a 401 is asked again.
+	for i := 0; ; i++ {
+		who, err := c.Whoami(ctx)
+		if err == nil {
+			return who.Kind == fsm.ScopeTenant && who.Tenant == tenant
+		}
+		if client.StatusOf(err) != 401 || i == 4 {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // tenantClient calls the API as the first tenant.
@@ -132,6 +151,7 @@ func (e *Env) tenantCluster(ctx context.Context, _ plan.Step, r run.Reporter) er
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	var last string
+	var errorSince time.Time
 	for {
 		seen := describeCluster(cl)
 		if seen != last {
@@ -147,8 +167,15 @@ func (e *Env) tenantCluster(ctx context.Context, _ plan.Step, r run.Reporter) er
 		case fsm.ClusterActive:
 			return e.routeToNodes(ctx, r, c)
 		case fsm.ClusterError:
-			return run.Failf(orDefault(cl.NextStep, "see `vela cluster get "+tc.Name+"`, fix the cause, then run again"),
-				"cluster %s/%s failed: %s", tn, tc.Name, cl.Reason)
+			if errorSince.IsZero() {
+				errorSince = time.Now()
+			}
+			if time.Since(errorSince) > ClusterErrorGrace {
+				return run.Failf(orDefault(cl.NextStep, "see `vela cluster get "+tc.Name+"`, fix the cause, then run again"),
+					"cluster %s/%s failed (in error for %s): %s", tn, tc.Name, ClusterErrorGrace, cl.Reason)
+			}
+		default:
+			errorSince = time.Time{}
 		}
 		if time.Now().After(deadline) {
 			return run.Failf("see `vela cluster get "+tc.Name+"` and `vela hypervisors ls`, then run again",
