@@ -142,6 +142,9 @@ func dialFromSrc(nsPath, src, addr string) bool {
 	}) == nil
 }
 
+// routesLock holds the host-wide lock file open for the whole run.
+var routesLock *os.File
+
 // lockHostRoutesForPackage takes the host-wide lock on this host's
 // VELA-ROUTES chains for the whole package (TestMain): every real agent
 // reconcile rewrites them (one set per host, as in production), and
@@ -155,6 +158,9 @@ func lockHostRoutesForPackage() {
 	if err == nil {
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
 	}
+	// Kept reachable: an unreachable *os.File is closed by its finalizer,
+	// which drops the lock mid-run (a CI run showed exactly that).
+	routesLock = f
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lock the host's routes for the tests:", err)
 		os.Exit(1)
