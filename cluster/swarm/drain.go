@@ -11,24 +11,16 @@ import (
 // SetAvailability sets a swarm node's availability (active, pause or
 // drain: its tasks move elsewhere). Managers only.
 func (e *HTTPEngine) SetAvailability(ctx context.Context, nodeID, availability string) error {
-	var n struct {
-		Version struct {
-			Index uint64 `json:"Index"`
-		} `json:"Version"`
-		Spec map[string]any `json:"Spec"`
-	}
-	if err := e.do(ctx, http.MethodGet, "/nodes/"+url.PathEscape(nodeID), nil, &n); err != nil {
-		return err
-	}
-	if n.Spec == nil {
-		n.Spec = map[string]any{}
-	}
-	n.Spec["Availability"] = availability
-	return e.do(ctx, http.MethodPost, fmt.Sprintf("/nodes/%s/update?version=%d", url.PathEscape(nodeID), n.Version.Index), json.RawMessage(mustJSON(n.Spec)), nil)
+	return e.updateNodeSpec(ctx, nodeID, "Availability", availability)
 }
 
 // SetRole promotes (manager) or demotes (worker) a swarm node. Managers only.
 func (e *HTTPEngine) SetRole(ctx context.Context, nodeID, role string) error {
+	return e.updateNodeSpec(ctx, nodeID, "Role", role)
+}
+
+// updateNodeSpec sets one field of a swarm node's spec, at the version read.
+func (e *HTTPEngine) updateNodeSpec(ctx context.Context, nodeID, field, value string) error {
 	var n struct {
 		Version struct {
 			Index uint64 `json:"Index"`
@@ -41,7 +33,7 @@ func (e *HTTPEngine) SetRole(ctx context.Context, nodeID, role string) error {
 	if n.Spec == nil {
 		n.Spec = map[string]any{}
 	}
-	n.Spec["Role"] = role
+	n.Spec[field] = value
 	return e.do(ctx, http.MethodPost, fmt.Sprintf("/nodes/%s/update?version=%d", url.PathEscape(nodeID), n.Version.Index), json.RawMessage(mustJSON(n.Spec)), nil)
 }
 
