@@ -213,7 +213,7 @@ func (c *Controller) setStatus(ctx context.Context, cl fsm.Cluster, st status) {
 	if st.State == fsm.ClusterError {
 		c.log.Warn("cluster in error", "cluster", cl.Key(), "reason", st.Reason)
 	}
-	err := c.propose(ctx, fsm.TypeClusterStatus, fsm.SetClusterStatus{Meta: c.meta(), Key: cl.Key(), Generation: cl.Generation, State: st.State, Status: st.ClusterStatus})
+	err := c.propose(ctx, fsm.TypeClusterStatus, fsm.SetClusterStatus{Meta: c.meta(), Key: cl.Key(), Generation: cl.Generation, State: st.State, Status: st.ClusterStatus, SwarmInitWas: cl.SwarmInit})
 	if err != nil && !errors.Is(err, fsm.ErrConflict) && !errors.Is(err, fsm.ErrNotFound) {
 		c.log.Warn("record cluster status", "cluster", cl.Key(), "err", err)
 	}

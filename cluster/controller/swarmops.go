@@ -92,9 +92,13 @@ func (c *Controller) formAndCheck(ctx context.Context, cl fsm.Cluster, live []fs
 		return c.soft(cl, st, fmt.Sprintf("no reachable node reports being a manager of Swarm %s (managers down or restarting)", short(cl.SwarmID)),
 			fmt.Sprintf("wait for the nodes to come back; if the managers are lost, run `vela cluster rebuild %s`", cl.Name))
 	}
+	init, wait := c.chooseInit(ctx, cl, live, up, st)
+	if wait != nil {
+		return wait
+	}
 	sms := make([]swarm.Member, 0, len(up))
 	for _, m := range up {
-		sms = append(sms, swarm.Member{Name: m.node.Name, Addr: m.ip, Engine: m.eng})
+		sms = append(sms, swarm.Member{Name: m.node.Name, Addr: m.ip, Engine: m.eng, Init: m.node.Name == init})
 	}
 	res, err := swarm.Form(ctx, sms)
 	if err != nil {
@@ -158,6 +162,38 @@ func (c *Controller) formAndCheck(ctx context.Context, cl fsm.Cluster, live []fs
 		st.HealthDetail += "; not ready: " + strings.Join(notReady, ", ")
 	}
 	return st
+}
+
+// chooseInit returns the node a new cluster's Swarm is to be initialised
+// on, recorded in the replicated state before any init: a controller on a
+// new leader (while the old one's is still stopping) then inits the same
+// node or joins its swarm, never a second swarm. It returns "" once the
+// cluster has a swarm (a rebuild recovers from a survivor), and a status
+// to report instead when it must wait.
+func (c *Controller) chooseInit(ctx context.Context, cl fsm.Cluster, live []fsm.Node, up []*member, st *status) (string, *status) {
+	if cl.SwarmID != "" {
+		return "", nil
+	}
+	if cl.SwarmInit != "" && slices.ContainsFunc(live, func(n fsm.Node) bool { return n.Name == cl.SwarmInit }) {
+		if !slices.ContainsFunc(up, func(m *member) bool { return m.node.Name == cl.SwarmInit }) {
+			return "", c.soft(cl, st, fmt.Sprintf("node %s, chosen to start the Swarm, does not answer", cl.SwarmInit),
+				fmt.Sprintf("wait for it; if its hypervisor is lost, replace it: `vela cluster resize %s --nodes %d --remove %s`", cl.Name, cl.Nodes, cl.SwarmInit))
+		}
+		return cl.SwarmInit, nil
+	}
+	pick := up[0].node.Name
+	for _, m := range up[1:] {
+		pick = min(pick, m.node.Name)
+	}
+	rec := st.ClusterStatus
+	rec.SwarmInit = pick
+	if err := c.propose(ctx, fsm.TypeClusterStatus, fsm.SetClusterStatus{Meta: c.meta(), Key: cl.Key(), Generation: cl.Generation,
+		State: c.progress(cl), Status: rec, SwarmInitWas: cl.SwarmInit}); err != nil {
+		return "", c.soft(cl, st, fmt.Sprintf("recording node %s as the one to start the Swarm: %v", pick, err), "")
+	}
+	st.SwarmInit = pick
+	c.log.Info("swarm init node chosen", "cluster", cl.Key(), "node", pick)
+	return pick, nil
 }
 
 // promote makes workers managers until the swarm has ManagersFor(n) (a

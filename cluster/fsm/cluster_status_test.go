@@ -82,3 +82,41 @@ func TestClusterAboveLoweredQuota(t *testing.T) {
 		}
 	}
 }
+
+// The node chosen to init a cluster's Swarm, once recorded, changes only
+// through a status that saw it (a controller on a stale view cannot pick
+// another and start a second Swarm).
+func TestClusterStatusSwarmInit(t *testing.T) {
+	f := New(Config{})
+	applyAll(t, f, population(t))
+	spec := Cluster{Tenant: "acme", Name: "web", Nodes: 3, Generation: 1, State: ClusterBuilding}
+	if r := f.ApplyEntry(50, enc(t, TypeClusterUpsert, Upsert[Cluster]{meta(), spec})); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	set := func(index uint64, was, init string) error {
+		return f.ApplyEntry(index, enc(t, TypeClusterStatus, SetClusterStatus{Meta: meta(), Key: "acme/web", Generation: 1,
+			State: ClusterBuilding, Status: ClusterStatus{SwarmInit: init}, SwarmInitWas: was})).Err
+	}
+	steps := []struct {
+		was, init string
+		want      error
+		after     string
+	}{
+		{"", "web-1", nil, "web-1"},              // first choice
+		{"", "web-2", ErrConflict, "web-1"},      // a stale controller picks another
+		{"", "", ErrConflict, "web-1"},           // a stale status would clear it
+		{"web-1", "web-1", nil, "web-1"},         // an ordinary status carries it
+		{"web-1", "web-3", nil, "web-3"},         // re-chosen by one that saw it (web-1 deleted)
+		{"web-1", "web-2", ErrConflict, "web-3"}, // ... but not twice from the same view
+	}
+	for i, s := range steps {
+		if err := set(uint64(51+i), s.was, s.init); !errors.Is(err, s.want) {
+			t.Fatalf("step %d (%q -> %q): error %v, want %v", i, s.was, s.init, err, s.want)
+		}
+		var got string
+		f.View(func(st *State) { got = st.Clusters["acme/web"].SwarmInit })
+		if got != s.after {
+			t.Fatalf("step %d: swarm_init %q, want %q", i, got, s.after)
+		}
+	}
+}

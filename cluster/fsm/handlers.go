@@ -163,6 +163,9 @@ func applyClusterStatus(s *State, index uint64, body []byte) (any, *Event, error
 	if cl.Generation != c.Generation {
 		return nil, nil, fmt.Errorf("cluster %q: status computed for generation %d, spec is at %d: %w", c.Key, c.Generation, cl.Generation, ErrConflict)
 	}
+	if c.Status.SwarmInit != cl.SwarmInit && c.SwarmInitWas != cl.SwarmInit {
+		return nil, nil, fmt.Errorf("cluster %q: status chose node %q to init the Swarm, but %q was recorded meanwhile: %w", c.Key, c.Status.SwarmInit, cl.SwarmInit, ErrConflict)
+	}
 	old := cl.State
 	cl.State, cl.ClusterStatus, cl.ModifyIndex = c.State, c.Status, index
 	s.Clusters[c.Key] = cl

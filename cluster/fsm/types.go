@@ -160,6 +160,10 @@ type ClusterStatus struct {
 	SwarmID string `json:"swarm_id,omitempty"`
 	// Managers are the names of the nodes that are Swarm managers.
 	Managers []string `json:"managers,omitempty"`
+	// SwarmInit is the node a new cluster's Swarm is initialised on,
+	// recorded before the init so that a controller on a new leader inits
+	// nowhere else (two Swarms in one cluster otherwise).
+	SwarmInit string `json:"swarm_init,omitempty"`
 	// Observed is the Generation this status was computed for.
 	Observed uint64 `json:"observed,omitempty"`
 	// Rebuilt is the Rebuild generation last carried out.
@@ -208,6 +212,9 @@ type SetClusterStatus struct {
 	Generation uint64        `json:"generation"`
 	State      string        `json:"state"`
 	Status     ClusterStatus `json:"status"`
+	// SwarmInitWas is the SwarmInit the status was computed from: a status
+	// that would change a recorded SwarmInit it did not see is refused.
+	SwarmInitWas string `json:"swarm_init_was,omitempty"`
 }
 
 // Key is the cluster's key in the state.

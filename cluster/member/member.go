@@ -60,6 +60,10 @@ type Config struct {
 	NodePool string
 	// Boot, if set, runs the day-2 boot services while this member leads.
 	Boot *BootConfig
+	// RaftTimeout, if set, is the Raft heartbeat and election timeout and
+	// leader lease (default 600 ms, for a LAN of real servers; emulated
+	// machines need seconds).
+	RaftTimeout time.Duration
 }
 
 // Member is one running control plane member.
@@ -155,7 +159,8 @@ func (m *Member) Run(ctx context.Context) error {
 			c.Notify(i)
 		}
 	}})
-	st, err := store.Open(store.Config{DataDir: m.cfg.DataDir, ID: m.cfg.ID, Transport: trans, FSM: f, LogStore: m.cfg.LogStore, Logger: m.log})
+	st, err := store.Open(store.Config{DataDir: m.cfg.DataDir, ID: m.cfg.ID, Transport: trans, FSM: f, LogStore: m.cfg.LogStore, Logger: m.log,
+		HeartbeatTimeout: m.cfg.RaftTimeout, ElectionTimeout: m.cfg.RaftTimeout})
 	if err != nil {
 		trans.Close()
 		return err
@@ -231,42 +236,16 @@ func (m *Member) Run(ctx context.Context) error {
 }
 
 // leadController runs the cluster controller while this member is the
-// Raft leader: started when it gains leadership, stopped when it loses it
-// (a new leader's controller continues from the replicated state).
+// Raft leader: started when it gains leadership, after every entry
+// committed before is applied here (a barrier: a controller on a stale
+// view would redo what the old leader's did), stopped when it loses it.
 func (m *Member) leadController(ctx context.Context, st *store.Store, c *controller.Controller) {
-	var cancel context.CancelFunc
-	var done chan struct{}
-	stop := func() {
-		if cancel != nil {
-			cancel()
-			<-done
-			cancel = nil
+	whileLeader(ctx, st.IsLeader, st.Raft(), time.Second, m.log, "cluster controller", func(ctx context.Context) error {
+		if _, err := st.ReadIndex(ctx); err != nil {
+			return err
 		}
-	}
-	defer stop()
-	tick := time.NewTicker(250 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		leader := st.IsLeader()
-		switch {
-		case leader && cancel == nil:
-			cancel, done = startController(ctx, c)
-		case !leader && cancel != nil:
-			stop()
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-func startController(ctx context.Context, c *controller.Controller) (context.CancelFunc, chan struct{}) {
-	cctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); _ = c.Run(cctx) }()
-	return cancel, done
+		return c.Run(ctx)
+	})
 }
 
 func fileExists(p string) bool {

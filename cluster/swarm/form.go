@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -13,6 +14,9 @@ type Member struct {
 	Name   string
 	Addr   string // the node's IPv4, advertised for swarm traffic
 	Engine Engine
+	// Init marks the member to initialise the swarm on when no member is
+	// in one (the first member when none is marked).
+	Init bool
 }
 
 // Result says what the swarm looks like after Form.
@@ -61,15 +65,23 @@ func Form(ctx context.Context, members []Member) (Result, error) {
 		return Result{}, err
 	}
 	if clusterID == "" {
-		first := members[0]
-		if _, err := first.Engine.Init(ctx, InitRequest{ListenAddr: "0.0.0.0:" + ManagerPort, AdvertiseAddr: first.Addr}); err != nil {
-			return Result{}, fmt.Errorf("node %s: swarm init failed: %w", first.Name, err)
-		}
-		res.Changed = append(res.Changed, "swarm initialised on "+first.Name)
-		if infos[0], err = first.Engine.Info(ctx); err != nil {
+		i := max(0, slices.IndexFunc(members, func(m Member) bool { return m.Init }))
+		first := members[i]
+		_, initErr := first.Engine.Init(ctx, InitRequest{ListenAddr: "0.0.0.0:" + ManagerPort, AdvertiseAddr: first.Addr})
+		// Another controller (an old leader's, still stopping) may have
+		// inited the same node a moment ago: its swarm is the one.
+		if infos[i], err = first.Engine.Info(ctx); err != nil {
 			return Result{}, fmt.Errorf("node %s: %w", first.Name, err)
 		}
-		clusterID = infos[0].Swarm.ClusterID()
+		clusterID = infos[i].Swarm.ClusterID()
+		switch {
+		case clusterID == "" && initErr != nil:
+			return Result{}, fmt.Errorf("node %s: swarm init failed: %w", first.Name, initErr)
+		case clusterID == "":
+			return Result{}, fmt.Errorf("node %s: swarm init succeeded but the node reports no swarm", first.Name)
+		case initErr == nil:
+			res.Changed = append(res.Changed, "swarm initialised on "+first.Name)
+		}
 	}
 	res.ClusterID = clusterID
 

@@ -1,4 +1,4 @@
-package swarm
+package swarm_test
 
 import (
 	"context"
@@ -6,31 +6,34 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vela-appliance/vela/cluster/swarm"
+	"github.com/vela-appliance/vela/cluster/swarm/swarmfake"
 )
 
-func members(w *world, names ...string) ([]Member, []*fakeEngine) {
-	var ms []Member
-	var es []*fakeEngine
+func members(w *swarmfake.World, names ...string) ([]swarm.Member, []*swarmfake.Engine) {
+	var ms []swarm.Member
+	var es []*swarmfake.Engine
 	for i, n := range names {
-		e := w.engine(n)
+		e := w.Engine(n)
 		es = append(es, e)
-		ms = append(ms, Member{Name: n, Addr: "10.9.0." + string(rune('1'+i)), Engine: e})
+		ms = append(ms, swarm.Member{Name: n, Addr: "10.9.0." + string(rune('1'+i)), Engine: e})
 	}
 	return ms, es
 }
 
 func TestManagersFor(t *testing.T) {
 	for n, want := range map[int]int{1: 1, 2: 1, 3: 3, 6: 3, 7: 5, 10: 5} {
-		if got := ManagersFor(n); got != want {
+		if got := swarm.ManagersFor(n); got != want {
 			t.Errorf("ManagersFor(%d) = %d, want %d", n, got, want)
 		}
 	}
 }
 
 func TestFormFreshAndIdempotent(t *testing.T) {
-	w := &world{}
+	w := &swarmfake.World{}
 	ms, _ := members(w, "a", "b", "c", "d")
-	res, err := Form(context.Background(), ms)
+	res, err := swarm.Form(context.Background(), ms)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,30 +43,29 @@ func TestFormFreshAndIdempotent(t *testing.T) {
 	if diff := cmp.Diff([]string{"d"}, res.Workers); diff != "" {
 		t.Error(diff)
 	}
-	if diff := cmp.Diff([]string{"init a", "join b manager=true", "join c manager=true", "join d manager=false"}, w.calls); diff != "" {
+	if diff := cmp.Diff([]string{"init a", "join b manager=true", "join c manager=true", "join d manager=false"}, w.Calls()); diff != "" {
 		t.Error(diff)
 	}
-	w.calls = nil
-	res2, err := Form(context.Background(), ms)
-	if err != nil || len(w.calls) != 0 || len(res2.Changed) != 0 || res2.ClusterID != res.ClusterID {
-		t.Fatalf("second Form changed things: %v %v %+v", err, w.calls, res2)
+	res2, err := swarm.Form(context.Background(), ms)
+	if calls := w.Calls(); err != nil || len(calls) != 0 || len(res2.Changed) != 0 || res2.ClusterID != res.ClusterID {
+		t.Fatalf("second Form changed things: %v %v %+v", err, calls, res2)
 	}
 }
 
 func TestFormGrowsAndRejoins(t *testing.T) {
-	w := &world{}
+	w := &swarmfake.World{}
 	ms, es := members(w, "a", "b", "c", "d", "e")
-	if _, err := Form(context.Background(), ms[:1]); err != nil {
+	if _, err := swarm.Form(context.Background(), ms[:1]); err != nil {
 		t.Fatal(err)
 	}
-	es[0].w.calls = nil
+	w.Calls()
 	// A node whose earlier join never completed is reset and joined.
-	es[2].state = "pending"
-	res, err := Form(context.Background(), ms)
+	es[2].SetState("pending")
+	res, err := swarm.Form(context.Background(), ms)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"join b manager=true", "leave c", "join c manager=true", "join d manager=false", "join e manager=false"}, w.calls); diff != "" {
+	if diff := cmp.Diff([]string{"join b manager=true", "leave c", "join c manager=true", "join d manager=false", "join e manager=false"}, w.Calls()); diff != "" {
 		t.Error(diff)
 	}
 	if len(res.Managers) != 3 {
@@ -72,22 +74,52 @@ func TestFormGrowsAndRejoins(t *testing.T) {
 }
 
 func TestFormRefusesTwoSwarms(t *testing.T) {
-	w := &world{}
+	w := &swarmfake.World{}
 	ms, _ := members(w, "a", "b")
-	Form(context.Background(), ms[:1])
-	Form(context.Background(), ms[1:])
-	_, err := Form(context.Background(), ms)
+	swarm.Form(context.Background(), ms[:1])
+	swarm.Form(context.Background(), ms[1:])
+	_, err := swarm.Form(context.Background(), ms)
 	if err == nil || !strings.Contains(err.Error(), "different swarms") || !strings.Contains(err.Error(), "rebuild") {
 		t.Fatalf("got %v", err)
 	}
 }
 
 func TestFormNodeDown(t *testing.T) {
-	w := &world{}
+	w := &swarmfake.World{}
 	ms, es := members(w, "a", "b")
-	es[1].down = true
-	_, err := Form(context.Background(), ms)
+	es[1].SetDown(true)
+	_, err := swarm.Form(context.Background(), ms)
 	if err == nil || !strings.Contains(err.Error(), "node b: Docker engine does not answer") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// Init goes to the member marked for it, and an init that lost a race to
+// another controller on the same node adopts the swarm that won.
+func TestFormInitOnMarkedMemberAdoptsRace(t *testing.T) {
+	w := &swarmfake.World{}
+	ms, es := members(w, "a", "b", "c")
+	ms[1].Init = true
+	raced := false
+	w.BeforeInit = func(name string) {
+		if !raced {
+			raced = true // another controller inits b first
+			if _, err := es[1].Init(context.Background(), swarm.InitRequest{AdvertiseAddr: ms[1].Addr}); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	res, err := swarm.Form(context.Background(), ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Swarms(); len(got) != 1 || len(got[res.ClusterID]) != 3 {
+		t.Fatalf("swarms %v, want one with a, b, c", got)
+	}
+	if diff := cmp.Diff([]string{"init b", "join a manager=true", "join c manager=true"}, w.Calls()); diff != "" {
+		t.Error(diff)
+	}
+	if len(res.Changed) != 2 {
+		t.Errorf("changed %v: the init was the other controller's", res.Changed)
 	}
 }

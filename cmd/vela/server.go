@@ -91,6 +91,7 @@ SIGINT/SIGTERM stops it gracefully: a leader hands leadership over first.`,
 	f.StringVar(&boot.ImagesDir, "boot-images", "", "with --boot-interface: image store to boot from (IMAGE/current/kernel, initramfs, rootfs)")
 	f.StringVar(&boot.StateDir, "boot-state-dir", "", "with --boot-interface: DHCP leases and boot records (default DATA_DIR/pxe)")
 	f.StringVar(&boot.TFTPRoot, "boot-tftp-root", "", "with --boot-interface: directory of the iPXE binaries (default: Debian's ipxe package)")
+	f.DurationVar(&cfg.RaftTimeout, "raft-timeout", 0, "Raft heartbeat and election timeout and leader lease (default 600ms; give emulated or heavily loaded machines seconds)")
 	f.BoolVar(&debug, "debug", false, "log at debug level")
 	return cmd
 }

@@ -1,0 +1,209 @@
+// Package swarmfake is a hand-written fake of Docker Swarm across several
+// engines, for the unit tests of swarm formation and of the cluster
+// controller. It keeps only what formation reads: membership, roles,
+// join tokens and the calls made. It is safe for concurrent use (two
+// controllers racing is one of the things it is used to test).
+package swarmfake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/vela-appliance/vela/cluster/swarm"
+)
+
+// World is the set of fake engines that can form swarms with each other.
+type World struct {
+	mu     sync.Mutex
+	all    []*Engine
+	nextID int
+	tokens map[string]string // token -> "clusterID/role"
+	calls  []string
+	// BeforeInit, when set, runs (without the world's lock) before an
+	// Init takes effect: a test interleaves another actor there.
+	BeforeInit func(name string)
+}
+
+// Engine is one node's fake Docker engine.
+type Engine struct {
+	w       *World
+	Name    string
+	cluster string
+	addr    string // advertised at init or join
+	state   string // inactive, pending, active
+	manager bool
+	down    bool
+}
+
+// Engine adds an engine that is in no swarm.
+func (w *World) Engine(name string) *Engine {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e := &Engine{w: w, Name: name, state: "inactive"}
+	w.all = append(w.all, e)
+	return e
+}
+
+// Calls returns the changes made so far ("init a", "join b manager=true",
+// "leave c") and forgets them.
+func (w *World) Calls() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.calls
+	w.calls = nil
+	return c
+}
+
+// Swarms returns, per swarm ID, the names of its members.
+func (w *World) Swarms() map[string][]string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string][]string{}
+	for _, e := range w.all {
+		if e.cluster != "" {
+			out[e.cluster] = append(out[e.cluster], e.Name)
+		}
+	}
+	return out
+}
+
+// SetDown makes the engine refuse connections (or answer again).
+func (e *Engine) SetDown(down bool) { e.w.mu.Lock(); e.down = down; e.w.mu.Unlock() }
+
+// SetState forces the engine's local swarm state (e.g. "pending": a join
+// that never completed).
+func (e *Engine) SetState(s string) { e.w.mu.Lock(); e.state = s; e.w.mu.Unlock() }
+
+// Info reports membership as a real engine does: only managers tell the
+// cluster ID; every member lists the managers it knows.
+func (e *Engine) Info(context.Context) (swarm.Info, error) {
+	e.w.mu.Lock()
+	defer e.w.mu.Unlock()
+	if e.down {
+		return swarm.Info{}, errors.New("connection refused")
+	}
+	i := swarm.Info{Name: e.Name}
+	i.Swarm.LocalNodeState, i.Swarm.ControlAvailable = e.state, e.manager
+	if e.cluster != "" && e.manager {
+		i.Swarm.Cluster = &struct {
+			ID string `json:"ID"`
+		}{e.cluster}
+	}
+	for _, o := range e.w.all {
+		if e.cluster != "" && o.cluster == e.cluster && o.manager {
+			i.Swarm.RemoteManagers = append(i.Swarm.RemoteManagers, struct {
+				NodeID string `json:"NodeID"`
+				Addr   string `json:"Addr"`
+			}{"node-" + o.Name, o.addr + ":2377"})
+		}
+	}
+	return i, nil
+}
+
+// Init makes the engine the first manager of a new swarm.
+func (e *Engine) Init(_ context.Context, r swarm.InitRequest) (string, error) {
+	if h := e.w.BeforeInit; h != nil {
+		h(e.Name)
+	}
+	e.w.mu.Lock()
+	defer e.w.mu.Unlock()
+	if e.down {
+		return "", errors.New("connection refused")
+	}
+	if e.state == "active" {
+		return "", errors.New("This node is already part of a swarm")
+	}
+	e.addr = r.AdvertiseAddr
+	e.w.nextID++
+	e.cluster, e.state, e.manager = fmt.Sprintf("cluster%02d-0123456789", e.w.nextID), "active", true
+	if e.w.tokens == nil {
+		e.w.tokens = map[string]string{}
+	}
+	e.w.tokens["SWMTKN-m-"+e.cluster] = e.cluster + "/manager"
+	e.w.tokens["SWMTKN-w-"+e.cluster] = e.cluster + "/worker"
+	e.w.calls = append(e.w.calls, "init "+e.Name)
+	return "node-" + e.Name, nil
+}
+
+// Inspect returns the swarm with its join tokens (managers only).
+func (e *Engine) Inspect(context.Context) (swarm.Swarm, error) {
+	e.w.mu.Lock()
+	defer e.w.mu.Unlock()
+	if !e.manager {
+		return swarm.Swarm{}, errors.New("not a manager")
+	}
+	var s swarm.Swarm
+	s.ID = e.cluster
+	s.JoinTokens.Manager, s.JoinTokens.Worker = "SWMTKN-m-"+e.cluster, "SWMTKN-w-"+e.cluster
+	return s, nil
+}
+
+// Join joins the swarm a token belongs to, in the token's role.
+func (e *Engine) Join(_ context.Context, r swarm.JoinRequest) error {
+	e.w.mu.Lock()
+	defer e.w.mu.Unlock()
+	if e.state == "active" {
+		return errors.New("This node is already part of a swarm")
+	}
+	v, ok := e.w.tokens[r.JoinToken]
+	if !ok {
+		return errors.New("invalid join token")
+	}
+	cluster, role, _ := strings.Cut(v, "/")
+	e.cluster, e.state, e.manager, e.addr = cluster, "active", role == "manager", r.AdvertiseAddr
+	e.w.calls = append(e.w.calls, fmt.Sprintf("join %s manager=%v", e.Name, e.manager))
+	return nil
+}
+
+// Leave leaves the swarm.
+func (e *Engine) Leave(_ context.Context, force bool) error {
+	e.w.mu.Lock()
+	defer e.w.mu.Unlock()
+	e.cluster, e.state, e.manager = "", "inactive", false
+	e.w.calls = append(e.w.calls, "leave "+e.Name)
+	return nil
+}
+
+// Nodes lists the members of the engine's swarm (managers only), ready.
+func (e *Engine) Nodes(context.Context) ([]swarm.Node, error) {
+	e.w.mu.Lock()
+	defer e.w.mu.Unlock()
+	if !e.manager {
+		return nil, errors.New("not a manager")
+	}
+	var out []swarm.Node
+	for _, o := range e.w.all {
+		if o.cluster != e.cluster {
+			continue
+		}
+		var n swarm.Node
+		n.ID, n.Status.State, n.Status.Addr, n.Spec.Availability = "node-"+o.Name, "ready", o.addr, "active"
+		if o.manager {
+			n.ManagerStatus = &struct {
+				Leader       bool   `json:"Leader"`
+				Reachability string `json:"Reachability"`
+				Addr         string `json:"Addr"`
+			}{Reachability: "reachable", Addr: o.addr + ":2377"}
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// RemoveNode is accepted and does nothing.
+func (e *Engine) RemoveNode(context.Context, string, bool) error { return nil }
+
+// SetAvailability is accepted and does nothing.
+func (e *Engine) SetAvailability(context.Context, string, string) error { return nil }
+
+// SetRole is accepted and does nothing.
+func (e *Engine) SetRole(context.Context, string, string) error { return nil }
+
+// Tasks returns none.
+func (e *Engine) Tasks(context.Context) ([]swarm.Task, error) { return nil, nil }
+
+// ContainerLimits returns none.
+func (e *Engine) ContainerLimits(context.Context) ([]swarm.Limits, error) { return nil, nil }
