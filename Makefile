@@ -15,7 +15,7 @@ FUZZCOUNT ?= 500x
 # daemons (dockerd, libvirtd, qemu). In CI (CI set) they never skip.
 TEST_TIMEOUT ?= 40m
 
-.PHONY: help deps build test unit fuzz vet lab lab-plan clean
+.PHONY: help deps build test unit fuzz e2e vet lab lab-plan clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ vet: ## go vet and gofmt
 test: deps build vet ## run every test (unit, integration, brief fuzzing), as CI does
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@$(MAKE) --no-print-directory fuzz
+
+e2e: deps ## the whole appliance end to end: `vela install` of examples/lab.yaml, checks, a VM killed, `vela lab down` (~10 min, TCG)
+	go test -tags e2e -count=1 -timeout 35m -run '^TestLabEndToEnd$$' -v ./installer/lab/
 
 unit: ## only the fast tests
 	go test -count=1 -short ./...
@@ -64,7 +67,7 @@ clean: ## remove build output
 # Benchmarks: each prints a side-by-side table against its reference from
 # the same run (ratios matter; these machines are noisy). Figures and their
 # conditions are recorded in docs/benchmarks.md. They need root.
-.PHONY: bench-nodes bench-pxe bench-controlplane bench-images
+.PHONY: bench-nodes bench-pxe bench-controlplane bench-images bench-lab
 bench-nodes: deps ## node create -> dockerd ready, idle memory per node, vs a bare host dockerd
 	go run ./bench/nodes -n 20
 
@@ -76,3 +79,6 @@ bench-controlplane: deps ## writes through the API at 1/16/64 clients and leader
 
 bench-images: deps ## vela-os/node image build (cold vs cached), sizes, vela-os boot vs a busybox initramfs
 	go run ./bench/images
+
+bench-lab: deps ## the whole lab, each milestone timed, vs one vela-os VM booting alone
+	go run ./bench/lab

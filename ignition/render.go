@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"text/template"
+	"time"
 
 	cjson "github.com/clarketm/json"
 	butane "github.com/coreos/butane/config"
@@ -114,6 +115,7 @@ type data struct {
 	SeedIP             string
 	JoinAddr           string // the first member's address
 	APIPort, RaftPort  int
+	RaftTimeout        string // member: --raft-timeout ("" keeps the default)
 	SSHKeys            []string
 	VelaURL, VelaHash  string
 	CACert, JoinToken  string
@@ -235,6 +237,9 @@ func newData(in Input) (data, error) {
 		JoinRecordsPath: JoinRecordsPath, APIRecordsPath: APIRecordsPath, CAKeySecret: CAKeySecret, CAKeyFetchPath: CAKeyFetchPath,
 		LibvirtImageURL: boot + LibvirtImageURLPath, InstallDisk: m.Disk,
 		KernelArgs: strings.Fields(c.OS.KernelArgs),
+	}
+	if t := c.ControlPlane.RaftTimeout; t != 0 {
+		d.RaftTimeout = time.Duration(t).String()
 	}
 	d.Addr = "${VELA_ADDR}"
 	d.NeedAddr = d.Member && !d.Static

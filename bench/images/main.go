@@ -75,7 +75,7 @@ func run(cold, keep bool) error {
 	if err != nil {
 		return err
 	}
-	boot, err := bootVelaOS(ctx, st, first.Manifest)
+	boot, err := bootlab.BootVelaOS(ctx, st.VersionDir(images.VelaOS, first.Manifest.Version), first.Manifest)
 	if err != nil {
 		return err
 	}
@@ -103,37 +103,6 @@ func run(cold, keep bool) error {
 }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
-
-// bootVelaOS boots vela-os with a minimal Ignition config and returns the
-// time from qemu start to the guest's "booted" report (multi-user.target).
-func bootVelaOS(ctx context.Context, st *store.Store, m store.Manifest) (time.Duration, error) {
-	dir := st.VersionDir(images.VelaOS, m.Version)
-	rootfs, _ := m.Artifact(images.Rootfs)
-	srv, err := bootlab.NewServer(map[string]string{"/images/vela-os/rootfs": filepath.Join(dir, images.Rootfs)}, []byte(`{"ignition":{"version":"3.4.0"}}`))
-	if err != nil {
-		return 0, err
-	}
-	defer srv.Close()
-	base := "http://" + bootlab.GuestAddr
-	args := fmt.Sprintf("%s vela.rootfs=%s/images/vela-os/rootfs vela.rootfs_sha256=%s ignition.config.url=%s/ignition/x vela.report=%s/report/x",
-		m.Meta["kernel_args"], base, rootfs.SHA256, base, base)
-	vm, err := bootlab.Start(bootlab.VMConfig{Kernel: filepath.Join(dir, images.Kernel), Initrd: filepath.Join(dir, images.Initramfs), Append: args, ServerPort: srv.Port})
-	if err != nil {
-		return 0, err
-	}
-	defer vm.Stop()
-	ctx, cancel := context.WithTimeout(ctx, 6*time.Minute)
-	defer cancel()
-	select {
-	case r := <-srv.Reports:
-		if r.State != "booted" {
-			return 0, fmt.Errorf("vela-os reported %s: %s", r.State, r.Detail)
-		}
-		return time.Since(vm.Started), nil
-	case <-ctx.Done():
-		return 0, fmt.Errorf("vela-os did not boot:\n%s", vm.Tail(40))
-	}
-}
 
 // bootReference boots the same kernel with a busybox-only initramfs whose
 // /init prints a marker, and returns the time to the marker.

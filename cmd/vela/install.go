@@ -110,8 +110,9 @@ func runInstall(cmd *cobra.Command, f installFlags) error {
 	}
 	// The runner emits through emit as it is when each event happens: the
 	// live view below takes over from the text lines on a terminal.
+	milestones := run.NewMilestones(p.Count(plan.MachineBoot), p.Count(plan.Join), p.Count(plan.Hypervisor))
 	runner, err := run.New(run.Config{Plan: p, Executors: steps.Executors(env), StateDir: f.stateDir,
-		Emit: func(ev run.Event) { emit(ev) }})
+		Emit: func(ev run.Event) { milestones.Observe(ev); emit(ev) }})
 	var missing *run.MissingExecutorsError
 	if errors.As(err, &missing) {
 		if f.output == "text" {
@@ -144,6 +145,10 @@ func runInstall(cmd *cobra.Command, f installFlags) error {
 			return exitError{code: 1} // the events already said what failed and what to do
 		}
 		return err
+	}
+	if f.output == "text" && len(milestones.List()) > 1 {
+		fmt.Fprintln(out, "milestones (since the start of this run):")
+		run.PrintMilestones(out, milestones.List())
 	}
 	return nil
 }

@@ -16,7 +16,10 @@ const (
 	DefaultLabBridge = "vela-lab0"
 	DefaultLabMemory = ByteSize(4 << 30)
 	DefaultLabCPUs   = 2
-	DefaultAdminName = "admin"
+	// DefaultLabRaftTimeout: TCG guests on a busy host stall for seconds;
+	// 600 ms made the lab's leadership move every few seconds.
+	DefaultLabRaftTimeout = Duration(5 * time.Second)
+	DefaultAdminName      = "admin"
 	// LabAddressBase is the host number of the first generated lab machine.
 	LabAddressBase = 11
 )
@@ -45,6 +48,7 @@ func ApplyDefaults(c *Config) {
 		applyLabDefaults(c)
 		def(&c.Hypervisor.ReservedMemory, DefaultLabReservedMemory)
 		def(&c.Hypervisor.NodeMemoryPercent, DefaultLabNodeMemoryPct)
+		def(&c.ControlPlane.RaftTimeout, DefaultLabRaftTimeout)
 	}
 	def(&c.Hypervisor.ReservedMemory, DefaultReservedMemory)
 	def(&c.Hypervisor.NodeMemoryPercent, DefaultNodeMemoryPercent)

@@ -130,6 +130,9 @@ type ControlPlane struct {
 	Members  int `yaml:"members" json:"members,omitempty" jsonschema:"enum=1,enum=3,enum=5" jsonschema_description:"Number of Raft voters; must equal the machines with role member or both. Default: that count."`
 	APIPort  int `yaml:"api_port" json:"api_port,omitempty" jsonschema_description:"Port of the API on every member; default 8443."`
 	RaftPort int `yaml:"raft_port" json:"raft_port,omitempty" jsonschema_description:"Port of Raft traffic between members; default 8444."`
+	// RaftTimeout is rendered as `vela server --raft-timeout` (0: the
+	// member's own default, 600ms).
+	RaftTimeout Duration `yaml:"raft_timeout" json:"raft_timeout,omitempty" jsonschema:"type=string" jsonschema_description:"Raft heartbeat and election timeout and leader lease, e.g. 2s. Default 600ms, for real servers on a LAN; 5s in a lab, whose emulated machines stall for seconds. Longer means fewer needless elections and a slower failover (a dead leader is replaced after 1-2 timeouts)."`
 }
 
 // Admin is the first administrator; its token is generated at install.

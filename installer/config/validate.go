@@ -235,6 +235,9 @@ func (v *validator) ports() {
 	if v.c.ControlPlane.APIPort == v.c.ControlPlane.RaftPort {
 		v.err("control_plane.raft_port", "same as api_port", "give the API and Raft different ports")
 	}
+	if t := time.Duration(v.c.ControlPlane.RaftTimeout); t != 0 && (t < 100*time.Millisecond || t > time.Minute) {
+		v.err("control_plane.raft_timeout", fmt.Sprintf("%s is outside 100ms to 1m", v.c.ControlPlane.RaftTimeout), "leave it out (600ms; 5s in a lab), or use 1s-10s for slow or emulated machines")
+	}
 }
 
 func (v *validator) os() {

@@ -168,6 +168,17 @@ func Hash(c *config.Config) string {
 
 // Until returns the plan cut after the last step of the given kind or ID
 // (a staged install: `vela install --until machine-boot`). The hash stays
+// Count returns how many steps of kind the plan has.
+func (p Plan) Count(kind Kind) int {
+	n := 0
+	for _, s := range p.Steps {
+		if s.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
 // the config's, so a later full run resumes from where the staged one ended.
 func (p Plan) Until(stop string) (Plan, error) {
 	last := -1
