@@ -82,3 +82,7 @@ bench-images: deps ## vela-os/node image build (cold vs cached), sizes, vela-os 
 
 bench-lab: deps ## the whole lab, each milestone timed, vs one vela-os VM booting alone
 	go run ./bench/lab
+
+.PHONY: bench-autoscale
+bench-autoscale: deps ## reservation crosses 80% -> autoscaled node Ready in Swarm (p50/max), vs an explicit grow
+	go run ./bench/autoscale -n 10

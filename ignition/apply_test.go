@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -121,6 +122,21 @@ func bootServerOf(t *testing.T, vela []byte) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+VelaURLPath, func(w http.ResponseWriter, r *http.Request) { w.Write(vela) })
 	mux.HandleFunc("GET "+NodeImageURLPath, func(w http.ResponseWriter, r *http.Request) { w.Write(testNodeImage) })
+	mux.HandleFunc("GET "+IPXEURLPath+"{file}", func(w http.ResponseWriter, r *http.Request) {
+		if f := r.PathValue("file"); f == "undionly.kpxe" || f == "snponly.efi" {
+			w.Write(testArtifacts[f])
+			return
+		}
+		http.NotFound(w, r)
+	})
+	mux.HandleFunc("GET /images/{image}/{file}", func(w http.ResponseWriter, r *http.Request) {
+		b, ok := testArtifacts[r.PathValue("file")]
+		if !ok || r.PathValue("image") == "node" || !slices.Contains([]string{"kernel", "initramfs", "rootfs"}, r.PathValue("file")) {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(b)
+	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
@@ -169,6 +185,7 @@ func TestIgnitionStages(t *testing.T) {
 				t.Fatalf("ignition files stage: %v\n%s", err, out)
 			}
 			checkFiles(t, root, in)
+			checkDay2Images(t, root, image)
 			passwd := readFile(t, root, "etc/passwd")
 			if !strings.Contains(passwd, "\ncore:") {
 				t.Errorf("user core was not created:\n%s", passwd)
@@ -204,6 +221,7 @@ func TestIgnitionApply(t *testing.T) {
 		t.Fatalf("ignition-apply --ignore-unsupported: %v\n%s", err, out)
 	}
 	checkFiles(t, root, in)
+	checkDay2Images(t, root, config.ImageVelaOS)
 	if _, err := os.Stat(filepath.Join(root, "home", "core")); !os.IsNotExist(err) {
 		t.Errorf("ignition-apply created /home/core although it skips passwd: %v", err)
 	}
@@ -257,6 +275,38 @@ func checkFiles(t *testing.T, root string, in Input) {
 	unit := readFile(t, root, "etc/systemd/system/vela-server.service")
 	if !strings.Contains(unit, "ExecStart=/usr/local/bin/vela server --data-dir /var/lib/vela/server --raft-addr 10.20.0.12:8444") {
 		t.Errorf("vela-server.service:\n%s", unit)
+	}
+}
+
+// checkDay2Images checks the boot images a member serves day-2 boot from:
+// kernel and initramfs fetched and verified, and the rootfs fetched (fcos)
+// or linked to the root image the live system booted from (vela-os).
+func checkDay2Images(t *testing.T, root, image string) {
+	t.Helper()
+	unit := readFile(t, root, "etc/systemd/system/vela-server.service")
+	if !strings.Contains(unit, " --boot-interface auto --boot-images "+BootImagesDir+" --boot-tftp-root "+IPXEDir+"\n") {
+		t.Errorf("vela-server.service does not serve day-2 boot:\n%s", unit)
+	}
+	for _, f := range []string{"undionly.kpxe", "snponly.efi"} {
+		if got := readFile(t, root, filepath.Join(strings.TrimPrefix(IPXEDir, "/"), f)); got != string(testArtifacts[f]) {
+			t.Errorf("%s/%s = %q, want the served iPXE binary", IPXEDir, f, got)
+		}
+	}
+	dir := filepath.Join(strings.TrimPrefix(BootImagesDir, "/"), image, "current")
+	for _, a := range []string{"kernel", "initramfs"} {
+		if got := readFile(t, root, filepath.Join(dir, a)); got != string(testArtifacts[a]) {
+			t.Errorf("%s/%s = %q, want the served %s", dir, a, got, a)
+		}
+	}
+	if image == config.ImageFCOS {
+		if got := readFile(t, root, filepath.Join(dir, "rootfs")); got != string(testArtifacts["rootfs"]) {
+			t.Errorf("%s/rootfs = %q, want the served rootfs", dir, got)
+		}
+		return
+	}
+	rootfs := filepath.Join(root, dir, "rootfs")
+	if dest, err := os.Readlink(rootfs); err != nil || dest != LiveRootfsPath {
+		t.Errorf("%s: link to %q (%v), want a link to %s", rootfs, dest, err, LiveRootfsPath)
 	}
 }
 

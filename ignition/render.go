@@ -90,6 +90,10 @@ type Input struct {
 	// Ignition and mount it for the agent. "" leaves it out (the operator
 	// provides the node image another way).
 	NodeImageSHA512 string
+	// BootImage turns on day-2 network boot on a member (pxe.day2, the
+	// default): its kernel and initramfs are fetched from BootURL, and its
+	// vela server serves them while it leads. nil leaves day-2 boot off.
+	BootImage *BootImage
 	// Bootstrap is what the first member starts the cluster with: the
 	// records (hashes only, JSON arrays) of the join and API tokens made
 	// ahead of time. Optional; without it the other machines cannot join
@@ -137,6 +141,7 @@ type data struct {
 	LibvirtImageURL    string
 	InstallDisk        string
 	KernelArgs         []string
+	Day2               day2 // member: day-2 network boot
 }
 
 var (
@@ -281,6 +286,9 @@ func newData(in Input) (data, error) {
 			return data{}, fmt.Errorf("machine %q: node image hash %q is not a hex sha512", m.Name, in.NodeImageSHA512)
 		}
 		d.NodeImageURL, d.NodeImageHash = boot+NodeImageURLPath, "sha512-"+in.NodeImageSHA512
+	}
+	if d.Day2, err = day2Data(in, m, boot); err != nil {
+		return data{}, err
 	}
 	switch {
 	case first.Name == m.Name:

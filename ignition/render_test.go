@@ -2,6 +2,7 @@ package ignition
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
@@ -34,6 +35,21 @@ func testNodeImageHash() string {
 	return hex.EncodeToString(s[:])
 }
 
+// testArtifacts stand in for an OS image's kernel, initramfs and rootfs,
+// and testBootImage for their hashes in the image store's manifest.
+var (
+	testArtifacts = map[string][]byte{"kernel": []byte("a kernel for tests"), "initramfs": []byte("an initramfs for tests"),
+		"rootfs": []byte("a root image for tests"), "undionly.kpxe": []byte("iPXE for BIOS"), "snponly.efi": []byte("iPXE for UEFI")}
+	testBootImage = BootImage{KernelSHA256: sha256Hex(testArtifacts["kernel"]), InitramfsSHA256: sha256Hex(testArtifacts["initramfs"]),
+		RootfsSHA256: sha256Hex(testArtifacts["rootfs"]),
+		IPXE:         map[string]string{"undionly.kpxe": sha256Hex(testArtifacts["undionly.kpxe"]), "snponly.efi": sha256Hex(testArtifacts["snponly.efi"])}}
+)
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
 func loadTestConfig(t testing.TB, image string) *config.Config {
 	t.Helper()
 	cfg, _, diags := config.Load(filepath.Join("testdata", "rack.yaml"))
@@ -58,6 +74,7 @@ func testToken(machine string) string { return "join-token-of-" + machine + "-01
 func testInput(t testing.TB, cfg *config.Config, machine string) Input {
 	return Input{Config: cfg, BaseDir: "testdata", Machine: machine, BootURL: "http://10.20.0.1:80",
 		VelaSHA512: testHash(), CACert: testCA(t), JoinToken: testToken(machine), AgentToken: testToken(machine + "-agent"), NodeImageSHA512: testNodeImageHash(),
+		BootImage: &testBootImage,
 		Bootstrap: &BootstrapRecords{JoinTokens: []byte(`[{"id":"j1","hash":"h"}]`), APITokens: []byte(`[{"id":"a1","hash":"h"}]`)}}
 }
 
@@ -168,10 +185,13 @@ func TestContent(t *testing.T) {
 	}
 }
 
-// A custom image gets the vela-os variant's config.
+// A custom image gets the vela-os variant's config, without day-2 boot
+// (its files are not copied to the members).
 func TestCustomImageUsesVelaOSTemplate(t *testing.T) {
 	cfg := loadTestConfig(t, config.ImageVelaOS)
-	want, err := Render(testInput(t, cfg, cfg.Machines[0].Name))
+	in := testInput(t, cfg, cfg.Machines[0].Name)
+	in.BootImage = nil
+	want, err := Render(in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +201,7 @@ func TestCustomImageUsesVelaOSTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if string(got) != string(want) {
-		t.Error("custom image config differs from the vela-os one")
+		t.Error("custom image config differs from the vela-os one without day-2 boot")
 	}
 }
 

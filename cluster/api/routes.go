@@ -49,6 +49,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.agentRoutes()...)
 	rs = append(rs, s.tenantRoutes()...)
 	rs = append(rs, s.clusterRoutes()...)
+	rs = append(rs, s.clusterEventRoutes()...)
 	return rs
 }
 

@@ -55,6 +55,12 @@ type State struct {
 	Reserved     Resources // Swarm task reservations + standalone container limits
 	Pending      []Resources
 	LastScaleUp  time.Time // zero if never
+	// Room is how many more nodes the ready hypervisors can hold (the
+	// controller asks the scheduler), when RoomKnown; RoomDetail gives the
+	// figures for the event ("largest free: 1.5 GiB on hv-2").
+	Room       int
+	RoomKnown  bool
+	RoomDetail string
 }
 
 // Decision is what Decide wants done and why, with the figures.
@@ -62,9 +68,17 @@ type Decision struct {
 	Add    int    // nodes to add now (0: none)
 	Reason string // why it adds, or why it would but cannot ("" when nothing to do)
 	// Blocked is set when growth was wanted but is not allowed (quota,
-	// cooldown is not a block): an event says so.
+	// cooldown is not a block): an event says so. Block says by what.
 	Blocked bool
+	Block   string
 }
+
+// What blocks a wanted growth (Decision.Block).
+const (
+	BlockMax      = "max"       // the cluster is at --max or the tenant's quota
+	BlockRoom     = "room"      // the hypervisors have no room for a node
+	BlockTooLarge = "too-large" // pending tasks reserve more than a node has
+)
 
 // Acted tells whether the decision should be recorded as an event.
 func (d Decision) Acted() bool { return d.Add > 0 || d.Blocked }
@@ -106,7 +120,7 @@ func Decide(s State, p Policy, now time.Time) Decision {
 	if want == 0 {
 		if len(tooBig) > 0 {
 			r := tooBig[0]
-			return Decision{Blocked: true, Reason: fmt.Sprintf("%d task(s) pending that no node can hold (one reserves %s, %s; a node has %s, %s): adding nodes cannot place them; lower the service's reservations",
+			return Decision{Blocked: true, Block: BlockTooLarge, Reason: fmt.Sprintf("%d task(s) pending that no node can hold (one reserves %s, %s; a node has %s, %s): adding nodes cannot place them; lower the service's reservations",
 				len(tooBig), gib(r.Memory), cpus(r.NanoCPU), gib(s.NodeCapacity.Memory), cpus(s.NodeCapacity.NanoCPU))}
 		}
 		return Decision{}
@@ -119,13 +133,21 @@ func Decide(s State, p Policy, now time.Time) Decision {
 	}
 	room := p.Max - s.Nodes
 	if p.Max > 0 && room <= 0 {
-		return Decision{Blocked: true, Reason: fmt.Sprintf("%s: would add %s, but the cluster has %d of its maximum %d nodes; raise the tenant's quota or --max",
+		return Decision{Blocked: true, Block: BlockMax, Reason: fmt.Sprintf("%s: would add %s, but the cluster has %d of its maximum %d nodes; raise the tenant's quota or --max",
 			why, plural(want), s.Nodes, p.Max)}
 	}
 	add := want
 	if p.Max > 0 && add > room {
 		add = room
 		why += fmt.Sprintf(" (limited to %d by the maximum of %d nodes)", room, p.Max)
+	}
+	if s.RoomKnown && s.Room <= 0 {
+		return Decision{Blocked: true, Block: BlockRoom, Reason: fmt.Sprintf("%s: would add %s, but the hypervisors have no room for another node of %s, %s (%s); add a hypervisor or free capacity",
+			why, plural(add), gib(s.NodeCapacity.Memory), cpus(s.NodeCapacity.NanoCPU), orNone(s.RoomDetail))}
+	}
+	if s.RoomKnown && add > s.Room {
+		add = s.Room
+		why += fmt.Sprintf(" (limited to %d by the hypervisors' free capacity)", s.Room)
 	}
 	return Decision{Add: add, Reason: fmt.Sprintf("%s: adding %s", why, plural(add))}
 }
@@ -192,6 +214,13 @@ func cpus(n int64) string {
 		return fmt.Sprintf("%.0f CPUs", v)
 	}
 	return fmt.Sprintf("%.1f CPUs", v)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no hypervisor is ready"
+	}
+	return s
 }
 
 func plural(n int) string {

@@ -4,24 +4,18 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vela-appliance/vela/cluster/pki"
-)
-
-// Environment variables read when the matching flag is empty.
-const (
-	EnvServer = "VELA_SERVER" // https://IP:8443 or IP:8443
-	EnvToken  = "VELA_TOKEN"  // the token itself
-	EnvCA     = "VELA_CA"     // path of the cluster CA certificate
 )
 
 // Config configures a Client.
@@ -40,58 +34,6 @@ type Config struct {
 	Timeout time.Duration
 }
 
-// Resolve fills a Config from flag values, falling back to the
-// environment: server (or VELA_SERVER), tokenFile (or VELA_TOKEN, the
-// token itself) and caFile (or VELA_CA), then to the context file
-// (ContextPath) for whatever is still missing.
-func Resolve(server, tokenFile, caFile string) (Config, error) {
-	cfg := Config{Server: server, Retry: 10 * time.Second}
-	if cfg.Server == "" {
-		cfg.Server = os.Getenv(EnvServer)
-	}
-	if caFile == "" {
-		caFile = os.Getenv(EnvCA)
-	}
-	if cfg.Server == "" || caFile == "" || (tokenFile == "" && os.Getenv(EnvToken) == "") {
-		cx, ok, err := LoadContext(ContextPath())
-		if err != nil {
-			return cfg, err
-		}
-		if ok {
-			if cfg.Server == "" {
-				cfg.Server = cx.Server
-			}
-			if caFile == "" {
-				caFile = cx.CAFile
-			}
-			if tokenFile == "" && os.Getenv(EnvToken) == "" {
-				tokenFile = cx.TokenFile
-			}
-		}
-	}
-	if cfg.Server == "" {
-		return cfg, fmt.Errorf("no server: pass --server https://IP:8443, set %s, or write a context (%s; the installer writes one)", EnvServer, ContextPath())
-	}
-	if tokenFile != "" {
-		b, err := os.ReadFile(tokenFile)
-		if err != nil {
-			return cfg, fmt.Errorf("read token file: %w", err)
-		}
-		cfg.Token = strings.TrimSpace(string(b))
-	} else {
-		cfg.Token = strings.TrimSpace(os.Getenv(EnvToken))
-	}
-	if caFile == "" {
-		return cfg, fmt.Errorf("no CA certificate: pass --ca-file /etc/vela/ca.pem or set %s", EnvCA)
-	}
-	b, err := os.ReadFile(caFile)
-	if err != nil {
-		return cfg, fmt.Errorf("read CA certificate: %w", err)
-	}
-	cfg.CAPEM = b
-	return cfg, nil
-}
-
 // Client calls one member's API.
 type Client struct {
 	cfg  Config
@@ -103,7 +45,7 @@ type Client struct {
 func New(cfg Config) (*Client, error) {
 	pool, err := pki.Pool(cfg.CAPEM)
 	if err != nil {
-		return nil, fmt.Errorf("CA certificate: %w", err)
+		return nil, fmt.Errorf("the CA certificate for %s: %w; check --ca-file, %s or the profile's CA", cfg.Server, err, EnvCA)
 	}
 	base := strings.TrimSuffix(cfg.Server, "/")
 	if !strings.Contains(base, "://") {
@@ -129,12 +71,63 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error is one line: the reason the API gave (with the field at fault),
+// the status, and for authentication failures what to do.
 func (e *Error) Error() string {
-	s := fmt.Sprintf("HTTP %d: %s", e.Status, e.Msg)
+	msg := oneLine(e.Msg)
+	if msg == "" {
+		msg = strings.ToLower(http.StatusText(e.Status))
+	}
 	if e.Field != "" {
-		s = fmt.Sprintf("HTTP %d: %s: %s", e.Status, e.Field, e.Msg)
+		msg = e.Field + ": " + msg
+	}
+	s := fmt.Sprintf("%s (HTTP %d)", msg, e.Status)
+	switch e.Status {
+	case http.StatusUnauthorized:
+		s += "; the token was refused: run `vela login` again, or check --token-file / " + EnvToken
+	case http.StatusForbidden:
+		s += "; this token may not do that: use a token with the right scope (an admin's, or the tenant's own)"
 	}
 	return s
+}
+
+// oneLine folds a message onto one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// decodeError turns a failed answer into *Error.
+func decodeError(resp *http.Response, body []byte) *Error {
+	e := &Error{Status: resp.StatusCode}
+	if json.Unmarshal(body, e) != nil || e.Msg == "" {
+		e.Msg = strings.TrimSpace(string(body))
+		if len(e.Msg) > 300 {
+			e.Msg = e.Msg[:300] + "..."
+		}
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+		e.RetryAfter = time.Duration(s) * time.Second
+	}
+	return e
+}
+
+// transportError explains a request that got no answer.
+func (c *Client) transportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var unknownCA x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("the API at %s: %w", c.base, err)
+	case errors.As(err, &unknownCA):
+		return fmt.Errorf("the API at %s presents a certificate the CA does not trust; check the CA (--ca-file, %s, or the profile's)", c.base, EnvCA)
+	case errors.As(err, &hostErr):
+		return fmt.Errorf("the API at %s presents a certificate for another address (%v); use the address the member advertises", c.base, hostErr)
+	}
+	return fmt.Errorf("cannot reach the API at %s: %w; check the server (--server, %s, or the profile)", c.base, err, EnvURL)
 }
 
 // StatusOf returns the HTTP status of an *Error (0 otherwise).
@@ -191,7 +184,7 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return c.transportError(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -199,14 +192,7 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
-		e := &Error{Status: resp.StatusCode}
-		if json.Unmarshal(b, e) != nil || e.Msg == "" {
-			e.Msg = strings.TrimSpace(string(b))
-		}
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
-			e.RetryAfter = time.Duration(s) * time.Second
-		}
-		return e
+		return decodeError(resp, b)
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil

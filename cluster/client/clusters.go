@@ -2,11 +2,9 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/vela-appliance/vela/cluster/api"
 	"github.com/vela-appliance/vela/cluster/fsm"
@@ -90,7 +88,7 @@ func (c *Client) CredentialsZip(ctx context.Context, tenant, name string) ([]byt
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, c.transportError(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
@@ -98,7 +96,7 @@ func (c *Client) CredentialsZip(ctx context.Context, tenant, name string) ([]byt
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+		return nil, decodeError(resp, b)
 	}
 	return b, nil
 }

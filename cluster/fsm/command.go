@@ -40,6 +40,14 @@ const (
 	TypeInstallConfigPut  Type = 23
 	TypeMachineDiscovered Type = 24
 	TypeDiscoveredDelete  Type = 25
+	// TypeAutoscaleNote records an autoscaler verdict on a cluster as an
+	// event with its figures (cluster/autoscale); see AutoscaleNote.
+	// Proposed with IgnoreUnknown: a member that predates it may skip it.
+	TypeAutoscaleNote Type = 26
+	// TypeBootLeases saves day-2 DHCP pool leases (pxe/dhcp, through
+	// pxe/cpinventory) so the next leader keeps them; see BootLeases.
+	// Proposed with IgnoreUnknown: a member that predates it may skip it.
+	TypeBootLeases Type = 27
 )
 
 // IgnoreUnknown is set on a type byte by a newer member for commands that an

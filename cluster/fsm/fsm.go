@@ -88,6 +88,7 @@ func (f *FSM) ApplyEntry(index uint64, data []byte) Result {
 	val, ev, err := h(f.state, index, data[1:])
 	if err == nil && ev != nil {
 		ev.Index = index
+		tagCluster(f.state, ev)
 		f.state.Events = append(f.state.Events, *ev)
 		// Trim in chunks (copying 10000 events on every apply was the
 		// bottleneck at 64 clients): keep between MaxEvents and 1.25x.

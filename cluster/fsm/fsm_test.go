@@ -37,6 +37,8 @@ func population(t testing.TB) [][]byte {
 		enc(t, TypeNodeUpsert, Upsert[Node]{meta(), Node{Name: "web-1", Tenant: "acme", Cluster: "web", Hypervisor: "hv-1"}}),
 		enc(t, TypeJoinTokenCreate, Upsert[JoinToken]{meta(), JoinToken{ID: "jt-1", Hash: "h1", Role: JoinMember, Created: t0, Expires: t0.Add(time.Hour)}}),
 		enc(t, TypeJoinTokenConsume, ConsumeJoinToken{Meta: meta(), Hash: "h1", By: "m2"}),
+		enc(t, TypeClusterUpsert, Upsert[Cluster]{meta(), Cluster{Tenant: "acme", Name: "web", Nodes: 3, Created: t0, Autoscale: &AutoscalePolicy{Enabled: true}}}),
+		enc(t, TypeAutoscaleNote, AutoscaleNote{Meta: meta(), Key: "acme/web", Message: "memory 83% of 8 GiB reserved >= 80%: adding 1 node"}),
 	}
 }
 

@@ -25,7 +25,7 @@ var handlers = map[Type]handler{
 	TypeClusterUpsert:     upsert("cluster", func(s *State) map[string]Cluster { return s.Clusters }, func(c *Cluster, i uint64) string { c.ModifyIndex = i; return c.Key() }, checkCluster),
 	TypeClusterDelete:     del("cluster", func(s *State) map[string]Cluster { return s.Clusters }),
 	TypeNodeUpsert:        upsert("node", func(s *State) map[string]Node { return s.Nodes }, func(n *Node, i uint64) string { n.ModifyIndex = i; return n.Name }, checkNode),
-	TypeNodeDelete:        del("node", func(s *State) map[string]Node { return s.Nodes }),
+	TypeNodeDelete:        tagNodeDelete(del("node", func(s *State) map[string]Node { return s.Nodes })),
 	TypeJoinTokenCreate:   upsert("join_token", func(s *State) map[string]JoinToken { return s.JoinTokens }, func(t *JoinToken, _ uint64) string { return t.ID }, nil),
 	TypeJoinTokenConsume:  applyConsumeJoinToken,
 	TypeSubnetUpsert:      upsert("subnet", func(s *State) map[string]Subnet { return s.Subnets }, func(n *Subnet, i uint64) string { n.ModifyIndex = i; return n.Key() }, nil),
@@ -36,6 +36,8 @@ var handlers = map[Type]handler{
 	TypeInstallConfigPut:  applyInstallConfigPut,
 	TypeMachineDiscovered: applyMachineDiscovered,
 	TypeDiscoveredDelete:  del("discovered_machine", func(s *State) map[string]DiscoveredMachine { return s.Discovered }),
+	TypeAutoscaleNote:     applyAutoscaleNote,
+	TypeBootLeases:        applyBootLeases,
 }
 
 func keyTenant(t *Tenant, i uint64) string {

@@ -29,6 +29,9 @@ type State struct {
 	InstallConfig *InstallConfig               `json:"install_config,omitempty"`
 	Events        []Event                      `json:"events"`
 	LastIndex     uint64                       `json:"last_index"`
+
+	// BootLeases are the day-2 DHCP pool leases, by MAC (TypeBootLeases).
+	BootLeases map[string]BootLease `json:"boot_leases"`
 }
 
 // NewState returns an empty state.
@@ -44,6 +47,7 @@ func NewState() *State {
 		JoinTokens:  map[string]JoinToken{},
 		Subnets:     map[string]Subnet{},
 		Discovered:  map[string]DiscoveredMachine{},
+		BootLeases:  map[string]BootLease{},
 	}
 }
 
@@ -81,6 +85,9 @@ func (s *State) fill() {
 	if s.Discovered == nil {
 		s.Discovered = e.Discovered
 	}
+	if s.BootLeases == nil {
+		s.BootLeases = e.BootLeases
+	}
 }
 
 // clone copies the maps and the event slice (not the objects, which are
@@ -97,6 +104,7 @@ func (s *State) clone() *State {
 	c.JoinTokens = maps.Clone(s.JoinTokens)
 	c.Subnets = maps.Clone(s.Subnets)
 	c.Discovered = maps.Clone(s.Discovered)
+	c.BootLeases = maps.Clone(s.BootLeases)
 	c.Events = s.Events[:len(s.Events):len(s.Events)]
 	return &c
 }

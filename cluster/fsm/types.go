@@ -182,6 +182,10 @@ type AutoscalePolicy struct {
 	// LastDecision says why (with the figures).
 	LastScaleUp  time.Time `json:"last_scale_up,omitzero"`
 	LastDecision string    `json:"last_decision,omitempty"`
+	// LastNote is the message of the last autoscale note recorded as an
+	// event (TypeAutoscaleNote): an unchanged blocked verdict is not
+	// recorded again. "" after a note that cleared it.
+	LastNote string `json:"last_note,omitempty"`
 }
 
 // Cluster states.
@@ -294,6 +298,12 @@ type Event struct {
 	Kind   string    `json:"kind"`
 	Action string    `json:"action"`
 	Object string    `json:"object"`
+	// Cluster is the key (tenant/name) of the cluster the event concerns,
+	// for cluster and node events and autoscale notes: tenants read their
+	// own clusters' events by it.
+	Cluster string `json:"cluster,omitempty"`
+	// Message explains the change with its figures (autoscale notes).
+	Message string `json:"message,omitempty"`
 }
 
 // ClusterInfo identifies the Raft cluster; written once at bootstrap.

@@ -3,7 +3,6 @@ package member
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -27,6 +26,7 @@ import (
 type BootConfig struct {
 	// Interface is this member's interface on the boot network; it must
 	// have an IPv4 address inside the install config's network.address.
+	// "auto" picks the interface that has one (ignition renders that).
 	Interface string
 	// ImagesDir is the image store (IMAGE/current/ARTIFACT); custom image
 	// paths in the install config are relative to it.
@@ -166,12 +166,15 @@ func (m *Member) bootTask(st *store.Store, f *fsm.FSM) func(context.Context) err
 		}
 		apiHost, _, _ := net.SplitHostPort(m.cfg.APIAddr)
 		prefer, _ := netip.ParseAddr(apiHost)
-		addr, err := bootAddress(bc.Interface, c.Network.Address, prefer)
+		iface, addr, err := bootAddressFrom(systemIfaces, bc.Interface, c.Network.Address, prefer)
 		if err != nil {
 			return err
 		}
+		if iface != bc.Interface {
+			log.Info("boot interface chosen", "interface", iface, "address", addr)
+		}
 		run := *c
-		run.Network.Interface, run.Network.Address = bc.Interface, addr.String()
+		run.Network.Interface, run.Network.Address = iface, addr.String()
 		if bc.StateDir == "" {
 			bc.StateDir = filepath.Join(m.cfg.DataDir, "pxe")
 		}
@@ -185,13 +188,18 @@ func (m *Member) bootTask(st *store.Store, f *fsm.FSM) func(context.Context) err
 			return err
 		}
 		bootURL := "http://" + net.JoinHostPort(addr.Addr().String(), strconv.Itoa(run.Network.Ports.HTTP))
+		// Members (re)booting from here get day-2 boot too, from these images.
+		bootImage, err := serve.BootImage(bc.ImagesDir, c.OS.Image, bc.TFTPRoot)
+		if err != nil {
+			log.Warn("members booting from this member will not serve day-2 boot", "err", err)
+		}
 		inv, err := cpinventory.New(cpinventory.Config{Cluster: raftCluster{st, f}, Member: m.cfg.ID, BootURL: bootURL,
-			BootAddress: addr, VelaSHA512: sum, Logger: log})
+			BootAddress: addr, VelaSHA512: sum, BootImage: bootImage, Logger: log})
 		if err != nil {
 			return err
 		}
 		svc, err := serve.New(serve.Config{Install: &run, ConfigDir: bc.ImagesDir, StateDir: bc.StateDir, ImagesDir: bc.ImagesDir,
-			TFTPRoot: bc.TFTPRoot, VelaBinary: bc.VelaBinary, NoRA: bc.NoRA, Inventory: inv, Configs: inv, OnState: inv.OnState, Logger: log})
+			TFTPRoot: bc.TFTPRoot, VelaBinary: bc.VelaBinary, NoRA: bc.NoRA, Inventory: inv, Configs: inv, Leases: inv, OnState: inv.OnState, Logger: log})
 		if err != nil {
 			return err
 		}
@@ -243,43 +251,6 @@ func waitInstallConfig(ctx context.Context, f *fsm.FSM, log *slog.Logger) (*fsm.
 		case <-t.C:
 		}
 	}
-}
-
-// bootAddress finds iface's IPv4 address inside the boot network (the
-// install config's network.address), with that network's prefix length:
-// prefer (the member's API address) when iface has it, else the first.
-func bootAddress(iface, network string, prefer netip.Addr) (netip.Prefix, error) {
-	want, err := netip.ParsePrefix(network)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("install config network.address %q: %w", network, err)
-	}
-	ifi, err := net.InterfaceByName(iface)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("--boot-interface %s: %w", iface, err)
-	}
-	addrs, err := ifi.Addrs()
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("--boot-interface %s: %w", iface, err)
-	}
-	var found []netip.Addr
-	for _, a := range addrs {
-		if ipn, ok := a.(*net.IPNet); ok {
-			ip, ok := netip.AddrFromSlice(ipn.IP)
-			if ok && ip.Unmap().Is4() && want.Masked().Contains(ip.Unmap()) {
-				found = append(found, ip.Unmap())
-			}
-		}
-	}
-	for _, ip := range found {
-		if ip == prefer {
-			return netip.PrefixFrom(ip, want.Bits()), nil
-		}
-	}
-	if len(found) > 0 {
-		return netip.PrefixFrom(found[0], want.Bits()), nil
-	}
-	return netip.Prefix{}, errors.New("--boot-interface " + iface + " has no IPv4 address in the boot network " + want.Masked().String() +
-		"; add one (ip addr add ADDR/" + strconv.Itoa(want.Bits()) + " dev " + iface + ") or pick the interface on that network")
 }
 
 // checkBoot validates the boot flags before anything starts.

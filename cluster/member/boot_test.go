@@ -94,14 +94,59 @@ func TestCheckBoot(t *testing.T) {
 	}
 }
 
-func TestBootAddress(t *testing.T) {
-	if a, err := bootAddress("lo", "127.0.0.99/8", netip.Addr{}); err != nil || a.String() != "127.0.0.1/8" {
-		t.Errorf("lo in 127.0.0.0/8: %v %v", a, err)
+// TestBootAddressFrom: --boot-interface NAME and auto against a fake
+// interface list, and the messages when nothing fits.
+func TestBootAddressFrom(t *testing.T) {
+	ifs := func(list ...bootIface) listIfaces { return func() ([]bootIface, error) { return list, nil } }
+	a := netip.MustParseAddr
+	lo := bootIface{"lo", []netip.Addr{a("127.0.0.1"), a("::1")}}
+	eth0 := bootIface{"eth0", []netip.Addr{a("192.168.1.5"), a("fe80::1")}}
+	eth1 := bootIface{"eth1", []netip.Addr{a("10.20.0.11")}}
+	eth1two := bootIface{"eth1", []netip.Addr{a("10.20.0.40"), a("10.20.0.11")}}
+	br := bootIface{"br0", []netip.Addr{a("10.20.0.12")}}
+	down := bootIface{"eth2", nil}
+	tests := []struct {
+		name, iface string
+		list        listIfaces
+		prefer      netip.Addr
+		wantIf      string
+		wantAddr    string
+		wantErr     string
+	}{
+		{"auto picks the NIC in the boot network", "auto", ifs(lo, eth0, eth1, down), netip.Addr{}, "eth1", "10.20.0.11/24", ""},
+		{"auto: the API address breaks a tie", "auto", ifs(eth1, br), a("10.20.0.12"), "br0", "10.20.0.12/24", ""},
+		{"auto: two candidates without a tie-break", "auto", ifs(eth1, br), netip.Addr{}, "", "", "eth1, br0 all have an IPv4 address in the boot network 10.20.0.0/24; name the one"},
+		{"auto: none in the network", "auto", ifs(lo, eth0, down), netip.Addr{}, "", "",
+			"no interface has an IPv4 address in the boot network 10.20.0.0/24 (have: lo 127.0.0.1, eth0 192.168.1.5, eth2 (no IPv4))"},
+		{"named", "eth1", ifs(eth0, eth1), netip.Addr{}, "eth1", "10.20.0.11/24", ""},
+		{"named: prefer the API address", "eth1", ifs(eth1two), a("10.20.0.11"), "eth1", "10.20.0.11/24", ""},
+		{"named: first address otherwise", "eth1", ifs(eth1two), netip.Addr{}, "eth1", "10.20.0.40/24", ""},
+		{"named: not in the network", "eth0", ifs(eth0, eth1), netip.Addr{}, "", "", "ip addr add ADDR/24 dev eth0"},
+		{"named: missing", "eno9", ifs(eth0), netip.Addr{}, "", "", "--boot-interface eno9: no such interface on this machine (have: eth0 192.168.1.5)"},
+		{"listing fails", "auto", func() ([]bootIface, error) { return nil, errors.New("netlink: boom") }, netip.Addr{}, "", "", "netlink: boom"},
 	}
-	if _, err := bootAddress("lo", "10.0.0.1/24", netip.Addr{}); err == nil || !strings.Contains(err.Error(), "ip addr add") {
-		t.Errorf("lo in 10.0.0.0/24: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gotIf, got, err := bootAddressFrom(tt.list, tt.iface, "10.20.0.1/24", tt.prefer)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || gotIf != tt.wantIf || got.String() != tt.wantAddr {
+				t.Errorf("= %s %v %v, want %s %s", gotIf, got, err, tt.wantIf, tt.wantAddr)
+			}
+		})
 	}
-	if _, err := bootAddress("no-such-if0", "10.0.0.1/24", netip.Addr{}); err == nil {
+}
+
+// The real interface list: lo is in 127.0.0.0/8 on every Linux machine.
+func TestBootAddressSystem(t *testing.T) {
+	if name, a, err := bootAddressFrom(systemIfaces, "auto", "127.0.0.99/8", netip.Addr{}); err != nil || name != "lo" || a.String() != "127.0.0.1/8" {
+		t.Errorf("auto in 127.0.0.0/8: %s %v %v", name, a, err)
+	}
+	if _, _, err := bootAddressFrom(systemIfaces, "no-such-if0", "10.0.0.1/24", netip.Addr{}); err == nil {
 		t.Error("a missing interface was accepted")
 	}
 }

@@ -62,7 +62,7 @@ active, growing, resizing, rebuilding, deleting, error; error always comes with
 a reason and a next step. Health (healthy, degraded, unknown) comes from the
 Swarm's own view of its nodes. Once active, point docker at it with
 ` + "`eval \"$(vela env NAME)\"`" + `.`,
-		Example: `  export VELA_SERVER=https://10.0.0.11:8443 VELA_CA=ca.pem VELA_TOKEN=$(cat acme.token)
+		Example: `  vela login https://10.0.0.11:8443 --token-file acme.token --ca-file ca.pem
   vela cluster create web --nodes 3 --wait
   vela cluster ls
   vela cluster grow web --nodes 1 --wait
@@ -116,7 +116,7 @@ func waitCluster(ctx context.Context, c *client.Client, out io.Writer, tenant, n
 					fmt.Fprintf(out, "%6.1fs  %s: active, %s (%s)\n", time.Since(start).Seconds(), name, cl.Health, cl.HealthDetail)
 					return nil
 				case fsm.ClusterError:
-					return fmt.Errorf("cluster %s: %s\nnext step: %s", name, cl.Reason, cl.NextStep)
+					return fmt.Errorf("cluster %s: %s; next step: %s", name, cl.Reason, cl.NextStep)
 				}
 			}
 		}
@@ -218,8 +218,10 @@ func newClusterGetCmd(tf *tenantFlags) *cobra.Command {
 				return err
 			}
 			cl.CACert = ""
+			// The autoscaler's last verdicts (none from a server without the route).
+			verdicts, _ := c.ClusterEvents(cmd.Context(), tenant, args[0], client.EventQuery{Action: fsm.ActionAutoscale, Last: 3})
 			if output != "table" {
-				return printList(cmd.OutOrStdout(), output, map[string]any{"cluster": cl, "nodes": nodes}, nil)
+				return printList(cmd.OutOrStdout(), output, map[string]any{"cluster": cl, "nodes": nodes, "autoscale_events": verdicts}, nil)
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "cluster:    %s/%s\nstate:      %s\n", cl.Tenant, cl.Name, cl.State)
@@ -237,6 +239,9 @@ func newClusterGetCmd(tf *tenantFlags) *cobra.Command {
 					fmt.Fprintf(out, "; last, at %s: %s", a.LastScaleUp.Format(time.RFC3339), a.LastDecision)
 				}
 				fmt.Fprintln(out)
+			}
+			for i, e := range verdicts { // the autoscaler's last events, oldest first
+				fmt.Fprintf(out, "%-12s%s  %s\n", map[bool]string{true: "verdicts:"}[i == 0], e.Time.Format(time.RFC3339), e.Message)
 			}
 			fmt.Fprintln(out)
 			return printList(out, "table", nodes, func(w *tabwriter.Writer) {

@@ -72,14 +72,7 @@ func apiServer(t *testing.T) (apply func(fsm.Type, any), adminToken string) {
 
 func TestTenantAndClusterCommands(t *testing.T) {
 	apply, _ := apiServer(t)
-	run := func(want int, args ...string) string {
-		t.Helper()
-		out, errs, code := vela(t, "", args...)
-		if code != want {
-			t.Fatalf("vela %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out, errs)
-		}
-		return out + errs
-	}
+	run := func(want int, args ...string) string { t.Helper(); return velaExit(t, want, args...) }
 	run(0, "tenants", "create", "acme", "--max-clusters", "2")
 	if out := run(0, "tenants", "ls"); !strings.Contains(out, "acme") || !strings.Contains(out, "2") {
 		t.Errorf("tenants ls:\n%s", out)
@@ -152,4 +145,14 @@ func TestTenantAndClusterCommands(t *testing.T) {
 	if out := run(0, "cluster", "rm", "web"); !strings.Contains(out, "deleting") {
 		t.Errorf("rm: %s", out)
 	}
+}
+
+// velaExit runs the CLI, wants exit code want, and returns stdout+stderr.
+func velaExit(t *testing.T, want int, args ...string) string {
+	t.Helper()
+	out, errs, code := vela(t, "", args...)
+	if code != want {
+		t.Fatalf("vela %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out, errs)
+	}
+	return out + errs
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -60,7 +59,7 @@ since its last registration or heartbeat.`,
 			return printHypervisors(cmd.OutOrStdout(), output, hs, time.Now())
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	addOutput(cmd, &output)
 	return cmd
 }
 
@@ -83,13 +82,13 @@ reported. -o json prints the API object.`,
 			if err != nil {
 				return err
 			}
-			if output == "table" {
+			if output == outTable {
 				return printHypervisor(cmd.OutOrStdout(), h, time.Now())
 			}
-			return printHypervisors(cmd.OutOrStdout(), output, []api.HypervisorStatus{h}, time.Now())
+			return printList(cmd.OutOrStdout(), output, h, nil)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	addOutput(cmd, &output)
 	return cmd
 }
 
@@ -138,23 +137,14 @@ func ago(t, now time.Time) string {
 }
 
 func printHypervisors(w io.Writer, output string, hs []api.HypervisorStatus, now time.Time) error {
-	switch output {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(hs)
-	case "table":
-	default:
-		return fmt.Errorf("--output %q: want table or json", output)
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tCPUS\tMEMORY(alloc/total)\tDISK\tNODES\tLAST-SEEN")
-	for _, h := range hs {
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s/%s\t%s/%s\t%d\t%s\n", h.Name, stateOf(h), h.Allocated.VCPUs, h.CPUs,
-			humanBytes(h.Allocated.MemoryBytes), humanBytes(h.MemoryBytes), humanBytes(h.Allocated.DiskBytes), humanBytes(h.DiskBytes),
-			h.Allocated.Nodes, ago(h.LastSeen, now))
-	}
-	return tw.Flush()
+	return printList(w, output, hs, func(tw *tabwriter.Writer) {
+		fmt.Fprintln(tw, "NAME\tSTATE\tCPUS\tMEMORY(alloc/total)\tDISK\tNODES\tLAST-SEEN")
+		for _, h := range hs {
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s/%s\t%s/%s\t%d\t%s\n", h.Name, stateOf(h), h.Allocated.VCPUs, h.CPUs,
+				humanBytes(h.Allocated.MemoryBytes), humanBytes(h.MemoryBytes), humanBytes(h.Allocated.DiskBytes), humanBytes(h.DiskBytes),
+				h.Allocated.Nodes, ago(h.LastSeen, now))
+		}
+	})
 }
 
 func printHypervisor(w io.Writer, h api.HypervisorStatus, now time.Time) error {

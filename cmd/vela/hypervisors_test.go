@@ -37,8 +37,8 @@ func TestHypervisorsTable(t *testing.T) {
 	if diff := cmp.Diff(string(want), b.String()); diff != "" {
 		t.Errorf("vela hypervisors ls (-want +got):\n%s", diff)
 	}
-	if err := printHypervisors(&b, "yaml", hs, now); err == nil {
-		t.Error("-o yaml accepted")
+	if err := printHypervisors(&b, "xml", hs, now); err == nil {
+		t.Error("-o xml accepted")
 	}
 }
 

@@ -23,7 +23,7 @@ type imagesFlags struct {
 func (f *imagesFlags) register(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.store, "store", envOr(images.EnvStoreDir, images.DefaultStoreDir), "image store directory (env "+images.EnvStoreDir+")")
 	cmd.PersistentFlags().StringVar(&f.cache, "cache", envOr(images.EnvCacheDir, images.DefaultCacheDir), "build cache: .deb files, the Ignition binary (env "+images.EnvCacheDir+")")
-	cmd.PersistentFlags().StringVarP(&f.output, "output", "o", "text", "output: text or json")
+	cmd.PersistentFlags().StringVarP(&f.output, "output", "o", "text", "output: text (table), json; list also takes yaml")
 }
 
 func (f *imagesFlags) open() (*store.Store, error) {
@@ -171,7 +171,7 @@ func newImagesListCmd(f *imagesFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
 		Short:   "List the images in the store with their versions, sizes and sources",
-		Example: "  vela images list\n  vela images list -o json | jq '.[].version'",
+		Example: "  vela images list\n  vela images list -o json | jq '.[].version'\n  vela images list -o yaml",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := f.open()
@@ -182,24 +182,21 @@ func newImagesListCmd(f *imagesFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if f.output == "json" {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(all)
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "IMAGE\tVERSION\tCURRENT\tSIZE\tCREATED\tSOURCE")
-			for _, m := range all {
-				cur, _ := st.Current(m.Image)
-				var size int64
-				for _, a := range m.Artifacts {
-					size += a.Size
+			return printList(cmd.OutOrStdout(), f.output, all, func(tw *tabwriter.Writer) {
+				fmt.Fprintln(tw, "IMAGE\tVERSION\tCURRENT\tSIZE\tCREATED\tSOURCE")
+				for _, m := range all {
+					cur, _ := st.Current(m.Image)
+					var size int64
+					for _, a := range m.Artifacts {
+						size += a.Size
+					}
+					mark := ""
+					if cur == m.Version {
+						mark = "*"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Image, m.Version, mark, humanBytes(size), m.Created.Format("2006-01-02 15:04"), m.Source)
 				}
-				mark := ""
-				if cur == m.Version {
-					mark = "*"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Image, m.Version, mark, humanBytes(size), m.Created.Format("2006-01-02 15:04"), m.Source)
-			}
-			return tw.Flush()
+			})
 		},
 	}
 }

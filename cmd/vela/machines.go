@@ -4,14 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vela-appliance/vela/cluster/api"
-	"github.com/vela-appliance/vela/cluster/client"
 	"github.com/vela-appliance/vela/cluster/fsm"
 	"github.com/vela-appliance/vela/pxe/inventory"
 )
@@ -50,18 +48,15 @@ address, disk, state: admitted, config-fetched, reported, installed, failed)
 and the discovered machines: those that network-booted but are in no record
 (MAC, SMBIOS UUID, firmware architecture, last IP, first and last seen).
 Admit a discovered one with 'vela machines admit NAME --mac MAC'.
-With --state-dir, or when no API server is named (no --server, no
-VELA_SERVER), list the discovered machines recorded by 'vela pxe serve' (the
+With --state-dir, or when no API server is named (no --server, VELA_URL,
+profile or context file), list the discovered machines recorded by 'vela pxe serve' (the
 seed, during an install) in that directory (default ` + defaultPXEState + `).`,
 		Example: `  vela machines ls
   vela machines ls -o json | jq -r '.discovered[].mac'
   vela machines ls --state-dir ./pxe-state`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return exitError{code: 1, msg: fmt.Sprintf("--output %q: use text or json", output)}
-			}
-			if stateDir == "" && af.server == "" && os.Getenv(client.EnvServer) == "" {
+			if stateDir == "" && !af.hasServer() {
 				stateDir = defaultPXEState // no control plane named: the seed's record
 			}
 			if stateDir != "" {
@@ -79,29 +74,27 @@ seed, during an install) in that directory (default ` + defaultPXEState + `).`,
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				return printJSON(cmd.OutOrStdout(), struct {
-					Machines   []fsm.Machine           `json:"machines"`
-					Discovered []fsm.DiscoveredMachine `json:"discovered"`
-				}{ms, ds})
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NAME\tMAC\tROLE\tADDRESS\tDISK\tSTATE")
-			for _, m := range ms {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, dash(m.MAC), dash(m.Role), dash(m.Address), dash(m.Disk), dash(m.State))
-			}
-			if len(ds) > 0 {
-				fmt.Fprintln(w, "\nDISCOVERED MAC\tUUID\tARCH\tIP\tFIRST SEEN\tLAST SEEN")
-				for _, d := range ds {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.MAC, dash(d.UUID), dash(d.Arch), dash(d.IP),
-						d.FirstSeen.Format(time.RFC3339), d.LastSeen.Format(time.RFC3339))
+			all := struct {
+				Machines   []fsm.Machine           `json:"machines"`
+				Discovered []fsm.DiscoveredMachine `json:"discovered"`
+			}{ms, ds}
+			return printList(cmd.OutOrStdout(), output, all, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "NAME\tMAC\tROLE\tADDRESS\tDISK\tSTATE")
+				for _, m := range ms {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, dash(m.MAC), dash(m.Role), dash(m.Address), dash(m.Disk), dash(m.State))
 				}
-			}
-			return w.Flush()
+				if len(ds) > 0 {
+					fmt.Fprintln(w, "\nDISCOVERED MAC\tUUID\tARCH\tIP\tFIRST SEEN\tLAST SEEN")
+					for _, d := range ds {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.MAC, dash(d.UUID), dash(d.Arch), dash(d.IP),
+							d.FirstSeen.Format(time.RFC3339), d.LastSeen.Format(time.RFC3339))
+					}
+				}
+			})
 		},
 	}
 	cmd.Flags().StringVar(&stateDir, "state-dir", "", "read the discovered machines of 'vela pxe serve' in this state dir instead of the API")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	addOutput(cmd, &output)
 	return cmd
 }
 
@@ -111,8 +104,8 @@ func lsLocal(out io.Writer, stateDir, output string) error {
 	if err != nil {
 		return err
 	}
-	if output == "json" {
-		return printJSON(out, list)
+	if output != outTable {
+		return printList(out, output, list, nil)
 	}
 	if len(list) == 0 {
 		fmt.Fprintf(out, "no discovered machines recorded in %s\n", stateDir)

@@ -9,27 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vela-appliance/vela/cluster/client"
 	"github.com/vela-appliance/vela/cluster/store"
 )
-
-// apiFlags are the client flags shared by the API commands.
-type apiFlags struct{ server, tokenFile, caFile string }
-
-func (a *apiFlags) add(cmd *cobra.Command) {
-	f := cmd.PersistentFlags()
-	f.StringVar(&a.server, "server", "", "API of any member, https://IP:8443 (default $"+client.EnvServer+")")
-	f.StringVar(&a.tokenFile, "token-file", "", "file holding an admin API token (default: the token in $"+client.EnvToken+")")
-	f.StringVar(&a.caFile, "ca-file", "", "cluster CA certificate (default $"+client.EnvCA+")")
-}
-
-func (a *apiFlags) client() (*client.Client, error) {
-	cfg, err := client.Resolve(a.server, a.tokenFile, a.caFile)
-	if err != nil {
-		return nil, err
-	}
-	return client.New(cfg)
-}
 
 func newMembersCmd() *cobra.Command {
 	var af apiFlags
@@ -37,8 +18,9 @@ func newMembersCmd() *cobra.Command {
 		Use:   "members",
 		Short: "List, add (tokens), remove and recover control plane members",
 		Long: `Manage the members of the control plane through the API of any member.
-The endpoint, admin token and CA come from --server/--token-file/--ca-file or
-from VELA_SERVER / VELA_TOKEN (the token itself) / VELA_CA.
+The endpoint, admin token and CA come from --server/--token-file/--ca-file,
+else VELA_URL / VELA_TOKEN (the token itself) / VELA_CA, else the profile
+(vela login; --profile or VELA_PROFILE picks one), else the installer's context.
 "recover" works offline on a stopped member's data dir instead.`,
 		Example: `  export VELA_SERVER=https://10.0.0.11:8443 VELA_CA=/etc/vela/ca.pem VELA_TOKEN=$(cat admin-token)
   vela members ls
@@ -51,11 +33,13 @@ from VELA_SERVER / VELA_TOKEN (the token itself) / VELA_CA.
 }
 
 func newMembersLsCmd(af *apiFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:     "ls",
-		Short:   "List members: ID, addresses, role, leader, state, last contact, applied index",
-		Example: `  vela members ls --server https://10.0.0.11:8443 --token-file admin-token --ca-file /etc/vela/ca.pem`,
-		Args:    cobra.NoArgs,
+	var output string
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "List members: ID, addresses, role, leader, state, last contact, applied index",
+		Example: `  vela members ls --server https://10.0.0.11:8443 --token-file admin-token --ca-file /etc/vela/ca.pem
+  vela members ls -o json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := af.client()
 			if err != nil {
@@ -65,22 +49,24 @@ func newMembersLsCmd(af *apiFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tRAFT\tAPI\tROLE\tLEADER\tSTATE\tLAST CONTACT\tAPPLIED")
-			for _, m := range ms {
-				leader := ""
-				if m.Leader {
-					leader = "*"
+			return printList(cmd.OutOrStdout(), output, ms, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "ID\tRAFT\tAPI\tROLE\tLEADER\tSTATE\tLAST CONTACT\tAPPLIED")
+				for _, m := range ms {
+					leader := ""
+					if m.Leader {
+						leader = "*"
+					}
+					state := m.State
+					if m.Error != "" {
+						state = "? " + m.Error
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", m.ID, m.RaftAddr, m.APIAddr, m.Role, leader, state, m.LastContact, m.AppliedIndex)
 				}
-				state := m.State
-				if m.Error != "" {
-					state = "? " + m.Error
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", m.ID, m.RaftAddr, m.APIAddr, m.Role, leader, state, m.LastContact, m.AppliedIndex)
-			}
-			return w.Flush()
+			})
 		},
 	}
+	addOutput(cmd, &output)
+	return cmd
 }
 
 func newMembersTokenCmd(af *apiFlags) *cobra.Command {

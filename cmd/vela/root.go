@@ -36,6 +36,7 @@ Start with an install config:
 		newHypervisorsCmd(),
 		newTenantsCmd(), newTokensCmd(), newQuotasCmd(),
 		newClusterCmd(), newEnvCmd(), newCredentialsCmd(),
+		newLoginCmd(), newLogoutCmd(), newProfilesCmd(),
 	)
 	return root
 }

@@ -36,7 +36,9 @@ What it does depends on the data dir:
 With --boot-interface and --boot-images, the member also serves network boot
 (DHCP in the stored install config's mode, TFTP, HTTP) on that interface while
 it is the Raft leader, from the replicated machines table: day-2 machines
-(` + "`vela machines admit`" + `) install from it. See docs/pxe.md.
+(` + "`vela machines admit`" + `) install from it. --boot-interface auto picks the
+interface with an IPv4 address in the install config's boot network (what the
+installer gives every member). See docs/pxe.md.
 SIGINT/SIGTERM stops it gracefully: a leader hands leadership over first.`,
 		Example: `  # first member
   vela server --data-dir /var/lib/vela/server --raft-addr 10.0.0.11:8444 --api-addr 10.0.0.11:8443 \
@@ -46,7 +48,7 @@ SIGINT/SIGTERM stops it gracefully: a leader hands leadership over first.`,
     --ca-file /etc/vela/ca.pem --join 10.0.0.11:8443 --token-file /etc/vela/join-token
   # any member, also serving day-2 network boot while it leads
   vela server --data-dir /var/lib/vela/server --raft-addr 10.0.0.12:8444 --api-addr 10.0.0.12:8443 \
-    --boot-interface eno1 --boot-images /var/lib/vela/images`,
+    --boot-interface auto --boot-images /var/lib/vela/images`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if tokenFile != "" {
@@ -87,7 +89,7 @@ SIGINT/SIGTERM stops it gracefully: a leader hands leadership over first.`,
 	f.StringVar(&cfg.APITokensFile, "api-tokens", "", "with --bootstrap: JSON file of API tokens made ahead of time (hashes, names, scopes) to accept")
 	f.StringVar(&cfg.AdminTokenFile, "admin-token-file", "", "with --bootstrap: where to write the first admin API token (default DATA_DIR/admin-token)")
 	f.StringVar(&cfg.LogStore, "log-store", "wal", "Raft log store: wal (raft-wal) or bolt (raft-boltdb); fixed for the life of a data dir")
-	f.StringVar(&boot.Interface, "boot-interface", "", "serve day-2 network boot on this interface (boot network) while this member leads; off when empty")
+	f.StringVar(&boot.Interface, "boot-interface", "", "serve day-2 network boot on this interface (boot network) while this member leads, or auto: the interface with an IPv4 address in the install config's boot network; off when empty")
 	f.StringVar(&boot.ImagesDir, "boot-images", "", "with --boot-interface: image store to boot from (IMAGE/current/kernel, initramfs, rootfs)")
 	f.StringVar(&boot.StateDir, "boot-state-dir", "", "with --boot-interface: DHCP leases and boot records (default DATA_DIR/pxe)")
 	f.StringVar(&boot.TFTPRoot, "boot-tftp-root", "", "with --boot-interface: directory of the iPXE binaries (default: Debian's ipxe package)")

@@ -1,46 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/vela-appliance/vela/cluster/fsm"
 )
-
-// printList writes v as JSON or YAML, or calls table for --output table.
-func printList(w io.Writer, output string, v any, table func(*tabwriter.Writer)) error {
-	switch output {
-	case "", "table":
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		table(tw)
-		return tw.Flush()
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	case "yaml":
-		// Through JSON, so the field names are the API's.
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		var generic any
-		if err := json.Unmarshal(b, &generic); err != nil {
-			return err
-		}
-		return yaml.NewEncoder(w).Encode(generic)
-	}
-	return fmt.Errorf("--output %q: want table, json or yaml", output)
-}
-
-func addOutput(cmd *cobra.Command, output *string) {
-	cmd.Flags().StringVarP(output, "output", "o", "table", "table, json or yaml")
-}
 
 func newTenantsCmd() *cobra.Command {
 	var af apiFlags

@@ -17,9 +17,19 @@ type Config struct {
 	Admin             Admin        `yaml:"admin" json:"admin,omitempty" jsonschema_description:"The first administrator."`
 	Tenant            Tenant       `yaml:"tenant" json:"tenant,omitempty" jsonschema_description:"The first tenant and optionally its first cluster."`
 	Hypervisor        Hypervisor   `yaml:"hypervisor" json:"hypervisor,omitempty" jsonschema_description:"How every hypervisor offers its memory to tenant nodes."`
+	PXE               PXE          `yaml:"pxe" json:"pxe,omitzero" jsonschema_description:"Network boot after the install (day 2)."`
 	Butane            []Snippet    `yaml:"butane" json:"butane,omitempty" jsonschema_description:"Operator Butane snippets merged into every machine's Ignition config."`
 	Lab               *Lab         `yaml:"lab" json:"lab,omitempty" jsonschema_description:"Run the whole appliance on this host: qemu VMs on a private bridge stand in for the rack."`
 }
+
+// PXE is what the members do about network boot once the seed is gone.
+type PXE struct {
+	Day2 *bool `yaml:"day2" json:"day2,omitempty" jsonschema_description:"The members serve network boot after the install (DHCP in network.dhcp.mode, TFTP, HTTP; only the Raft leader serves), so machines can be admitted and rebooted without the seed: each member's vela server runs with --boot-interface auto --boot-images /var/lib/vela/images and gets the kernel and initramfs of os.image (vela-os and fcos; custom images are not copied). Default true; false leaves day-2 boot off."`
+}
+
+// Day2Boot tells whether the members serve network boot after the install
+// (pxe.day2, default true).
+func (c *Config) Day2Boot() bool { return c.PXE.Day2 == nil || *c.PXE.Day2 }
 
 // Hypervisor is the node hosting policy of every hypervisor.
 type Hypervisor struct {

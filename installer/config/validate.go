@@ -26,7 +26,17 @@ func Validate(c *Config, src *Source) Diagnostics {
 	v.snippets()
 	v.lab()
 	v.hypervisor()
+	v.pxe()
 	return v.diags
+}
+
+// pxe checks the day-2 boot switch against the image: only images the
+// installer can copy to the members (vela-os, fcos) are served by them.
+func (v *validator) pxe() {
+	if d := v.c.PXE.Day2; d != nil && *d && v.c.OS.Image == ImageCustom {
+		v.warn("pxe.day2", "a custom image is not copied to the members, so they cannot serve day-2 boot by themselves",
+			"put os.kernel and os.initramfs on each member (relative paths are read from --boot-images) and run vela server with --boot-interface auto --boot-images DIR (a Butane snippet can), or set pxe.day2: false")
+	}
 }
 
 func (v *validator) hypervisor() {

@@ -16,6 +16,7 @@ import (
 	"github.com/vela-appliance/vela/ignition"
 	"github.com/vela-appliance/vela/installer/plan"
 	"github.com/vela-appliance/vela/installer/run"
+	"github.com/vela-appliance/vela/pxe/serve"
 )
 
 // JoinTokenTTL is how long the join tokens made at install stay valid: long
@@ -167,6 +168,13 @@ func (e *Env) renderIgnition(ctx context.Context, s plan.Step, r run.Reporter) e
 	if m, ok := e.Config.Machine(s.Machine); ok && m.IsHypervisor() {
 		if in.NodeImageSHA512, err = e.nodeImageSHA512(ctx); err != nil {
 			return run.Failf("run again: the images step packs the node image", "%v", err)
+		}
+	}
+	if m, ok := e.Config.Machine(s.Machine); ok && m.IsMember() && e.Config.Day2Boot() {
+		// Members serve network boot after the install: they fetch the
+		// boot images from this seed, checked against these hashes.
+		if in.BootImage, err = serve.BootImage(e.ImageDir, e.Config.OS.Image, ""); err != nil {
+			return run.Failf("run again after the images step, or set pxe.day2: false to leave day-2 boot off", "%v", err)
 		}
 	}
 	if ms := e.Config.Members(); len(ms) > 0 && ms[0].Name == s.Machine {

@@ -26,7 +26,9 @@ const hv1Addr = "10.98.0.50"
 // leader serves network boot; when it stops, another member takes over
 // within seconds, serves the same machine with the same boot token (it is
 // replicated), records discovered machines into the same table and
-// renders configs; the old leader's address serves nothing any more.
+// renders configs; the old leader's address serves nothing any more. A
+// pool lease m1 gave (to a DHCP client on a veth) is kept by the next
+// leader, through the replicated state.
 func TestDay2BootFailover(t *testing.T) {
 	if os.Getenv(inNS) == "" {
 		runInNamespace(t, "TestDay2BootFailover", []string{"10.98.0.2/24", "10.98.0.3/24", "10.98.0.4/24", hv1Addr + "/24"}, 0)
@@ -71,6 +73,12 @@ func TestDay2BootFailover(t *testing.T) {
 			t.Errorf("follower %s runs the boot services too", m.id)
 		}
 	}
+	// A pool lease from m1, saved in the replicated state.
+	cl0 := newPoolClient(t, "cl0", "02:00:00:98:00:a0")
+	ip0 := cl0.lease(t)
+	poll(t, "m1 saving the pool lease", 10*time.Second, m1.l, func() bool {
+		return m1.l.find(map[string]string{"msg": "pool leases saved", "put": "1"}) != nil
+	})
 
 	began := time.Now()
 	m1.stop() // hands leadership over, stops its boot services
@@ -82,6 +90,17 @@ func TestDay2BootFailover(t *testing.T) {
 	}
 	if _, err := http.Get("http://10.98.0.2/boot.ipxe"); err == nil {
 		t.Error("the old leader's address still serves boot")
+	}
+	// The next leader keeps m1's lease: another client gets another
+	// address, and cl0 gets its own back.
+	if next.l.find(map[string]string{"msg": "pool leases loaded", "leases": "1"}) == nil {
+		t.Errorf("%s did not load the saved pool lease", next.id)
+	}
+	if ip1 := newPoolClient(t, "cl1", "02:00:00:98:00:a1").lease(t); ip1 == ip0 {
+		t.Errorf("%s leased %s, held by cl0 since m1 led, to another client", next.id, ip0)
+	}
+	if again := cl0.lease(t); again != ip0 {
+		t.Errorf("cl0 got %s from %s, want its lease %s", again, next.id, ip0)
 	}
 	cfg := get(t, fmt.Sprintf("http://%s/ignition/%s?token=%s", ip, admittedMAC, tok1), 200)
 	if !strings.Contains(cfg, `"ignition"`) || !strings.Contains(cfg, "vjoin.") {

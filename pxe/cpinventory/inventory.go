@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vela-appliance/vela/cluster/fsm"
+	"github.com/vela-appliance/vela/ignition"
 	"github.com/vela-appliance/vela/images"
 	"github.com/vela-appliance/vela/installer/config"
 	"github.com/vela-appliance/vela/pxe"
@@ -44,6 +45,10 @@ type Config struct {
 	BootAddress netip.Prefix
 	// VelaSHA512 is the hex sha512 of the vela binary served at /vela/vela.
 	VelaSHA512 string
+	// BootImage is what a member fetches to serve day-2 boot in turn
+	// (serve.BootImage of the images served); nil renders members
+	// (re)booting from here without day-2 boot.
+	BootImage *ignition.BootImage
 	// JoinTTL is the life of the join tokens rendered into configs.
 	JoinTTL time.Duration
 	// DiscoverEvery is how often one unknown MAC's sighting is written

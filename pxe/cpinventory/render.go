@@ -66,7 +66,7 @@ func (inv *Inventory) Config(ctx context.Context, pm pxe.Machine) ([]byte, error
 		return nil, fmt.Errorf("machine %q: create its join token: %w", m.Name, err)
 	}
 	out, err := ignition.Render(ignition.Input{Config: inv.configFor(c, m), Machine: m.Name, BootURL: inv.cfg.BootURL,
-		VelaSHA512: inv.cfg.VelaSHA512, CACert: []byte(caCert), JoinToken: secret})
+		VelaSHA512: inv.cfg.VelaSHA512, CACert: []byte(caCert), JoinToken: secret, BootImage: inv.cfg.BootImage})
 	if err != nil {
 		return nil, fmt.Errorf("render machine %q's config: %w", m.Name, err)
 	}

@@ -40,7 +40,10 @@ type Config struct {
 	HTTPBase  string
 	Inventory pxe.Inventory
 	StateDir  string // where leases persist ("" keeps them in memory)
-	Port      int    // default 67
+	// Leases, when set, is where the pool leases start from and are saved
+	// to instead of StateDir (day-2: the replicated state); see leasesync.go.
+	Leases LeaseStore
+	Port   int // default 67
 	// Rate and Burst bound the packets answered per MAC; default 4/s, 12.
 	Rate       float64
 	Burst      int
@@ -99,7 +102,14 @@ func New(cfg Config) (*Server, error) {
 		first, last = netip.Addr{}, netip.Addr{}
 	}
 	var err error
-	if s.leases, err = newLeases(first, last, cfg.StateDir); err != nil {
+	stateDir := cfg.StateDir
+	if cfg.Leases != nil {
+		stateDir = "" // the store is the truth: leases.json is not read (nor written)
+	}
+	if s.leases, err = newLeases(first, last, stateDir); err != nil {
+		return nil, err
+	}
+	if err := s.loadFromStore(); err != nil {
 		return nil, err
 	}
 	return s, nil

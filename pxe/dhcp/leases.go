@@ -46,10 +46,14 @@ type leases struct {
 	declined map[netip.Addr]time.Time
 	path     string
 	dirty    bool
+	// saved is what the LeaseStore holds, by MAC; grace is how long past
+	// a saved expiry a lease is held (leasesync.go).
+	saved map[string]Lease
+	grace time.Duration
 }
 
 func newLeases(first, last netip.Addr, stateDir string) (*leases, error) {
-	l := &leases{first: first, last: last, byMAC: map[string]*Lease{}, byIP: map[netip.Addr]*Lease{}, declined: map[netip.Addr]time.Time{}}
+	l := &leases{first: first, last: last, byMAC: map[string]*Lease{}, byIP: map[netip.Addr]*Lease{}, declined: map[netip.Addr]time.Time{}, saved: map[string]Lease{}}
 	if stateDir == "" {
 		return l, nil
 	}

@@ -50,7 +50,7 @@ func (s *Server) Serve(ctx context.Context, conns ...net.PacketConn) error {
 		}()
 	}
 	wg.Add(1)
-	go func() { // persist lease changes at most once a second
+	go func() { // persist lease changes at most once a second (file and LeaseStore)
 		defer wg.Done()
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
@@ -62,6 +62,7 @@ func (s *Server) Serve(ctx context.Context, conns ...net.PacketConn) error {
 				if err := s.leases.flush(); err != nil {
 					s.log.Error("saving leases failed", "err", err)
 				}
+				s.syncLeases(ctx)
 			}
 		}
 	}()
@@ -71,6 +72,9 @@ func (s *Server) Serve(ctx context.Context, conns ...net.PacketConn) error {
 	}
 	wg.Wait()
 	close(errc)
+	last, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	s.syncLeases(last) // a leader stepping down may no longer commit: best effort
+	cancel()
 	if err := s.leases.flush(); err != nil {
 		return err
 	}

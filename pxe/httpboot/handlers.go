@@ -251,7 +251,7 @@ func (s *Server) velaBinary(w *recorder, r *http.Request) {
 
 // Report is the body a booted machine POSTs to /report/{mac}.
 type Report struct {
-	State  string `json:"state"` // booted or failed
+	State  string `json:"state"` // booted, installed (written to its disk) or failed
 	Detail string `json:"detail,omitempty"`
 }
 
@@ -263,8 +263,8 @@ func ParseReport(body io.Reader) (Report, error) {
 	if err := dec.Decode(&rep); err != nil {
 		return rep, fmt.Errorf("report body is not {\"state\":...,\"detail\":...}: %w", err)
 	}
-	if rep.State != "booted" && rep.State != "failed" {
-		return rep, fmt.Errorf("report state %q: want booted or failed", rep.State)
+	if rep.State != "booted" && rep.State != "installed" && rep.State != "failed" {
+		return rep, fmt.Errorf("report state %q: want booted, installed or failed", rep.State)
 	}
 	if len(rep.Detail) > 4096 {
 		rep.Detail = rep.Detail[:4096]

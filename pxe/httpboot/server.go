@@ -41,6 +41,9 @@ type Config struct {
 	SecretsDir string
 	// VelaBinary is served at /vela/vela ("" serves 404).
 	VelaBinary string
+	// IPXEDir holds the iPXE binaries served at /ipxe/{file} (IPXEFiles
+	// only; "" serves 404): the TFTP root.
+	IPXEDir string
 	// LeaseIP, when set, tells which IPv4 address DHCP gave a MAC; a script
 	// or Ignition request for that MAC from another address is refused.
 	LeaseIP func(mac string) (netip.Addr, bool)
@@ -100,6 +103,7 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /images/{image}/{file}", s.wrap("image", s.image))
 	s.mux.HandleFunc("GET /ignition/{mac}", s.wrap("ignition", s.ignition))
 	s.mux.HandleFunc("GET /vela/vela", s.wrap("vela", s.velaBinary))
+	s.mux.HandleFunc("GET "+IPXEURLPath+"{file}", s.wrap("ipxe", s.ipxe))
 	s.mux.HandleFunc("POST /report/{mac}", s.wrap("report", s.report))
 	s.mux.HandleFunc("GET /secrets/{mac}/{name}", s.wrap("secret", s.secret))
 	return s, nil

@@ -201,6 +201,7 @@ func TestReportAndStates(t *testing.T) {
 		{"/report/" + mac1 + "?token=" + tok, `{"state":"booted","extra":1}`, 400},
 		{"/report/" + mac1 + "?token=bad", `{"state":"booted"}`, 403},
 		{"/report/" + mac1 + "?token=" + tok, `{"state":"failed","detail":"disk"}`, 204},
+		{"/report/" + mac1 + "?token=" + tok, `{"state":"installed","detail":"/dev/vda"}`, 204},
 	} {
 		if w := f.do("POST", tt.target, "", tt.body); w.Code != tt.code {
 			t.Errorf("POST %s %s: %d %s, want %d", tt.target, tt.body, w.Code, w.Body, tt.code)
@@ -208,12 +209,12 @@ func TestReportAndStates(t *testing.T) {
 	}
 	want := []string{
 		"m1 " + mac1 + " ipxe-loaded", "m1 " + mac1 + " kernel-fetched", "m1 " + mac1 + " config-fetched",
-		"m1 " + mac1 + " reported", "m1 " + mac1 + " failed",
+		"m1 " + mac1 + " reported", "m1 " + mac1 + " failed", "m1 " + mac1 + " reported",
 	}
 	if diff := cmp.Diff(want, f.states.Snapshot()); diff != "" {
 		t.Errorf("states (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"m1"}, f.inv.Installed); diff != "" {
+	if diff := cmp.Diff([]string{"m1", "m1"}, f.inv.Installed); diff != "" {
 		t.Errorf("installed (-want +got):\n%s", diff)
 	}
 }
@@ -270,10 +271,11 @@ func TestRangeAndMetrics(t *testing.T) {
 func FuzzParseReport(f *testing.F) {
 	f.Add([]byte(`{"state":"booted","detail":"x"}`))
 	f.Add([]byte(`{"state":"failed"}`))
+	f.Add([]byte(`{"state":"installed","detail":"/dev/sda"}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rep, err := ParseReport(bytes.NewReader(b))
-		if err == nil && rep.State != "booted" && rep.State != "failed" {
+		if err == nil && rep.State != "booted" && rep.State != "installed" && rep.State != "failed" {
 			t.Fatalf("accepted state %q", rep.State)
 		}
 		if len(rep.Detail) > 4096 {

@@ -42,8 +42,11 @@ type Config struct {
 	// configs instead of IgnitionDir.
 	Inventory pxe.Inventory
 	Configs   httpboot.ConfigSource
-	OnState   pxe.StateFunc
-	Logger    *slog.Logger
+	// Leases, when set, keeps the DHCP pool leases (day-2: the replicated
+	// state, so the next leader keeps them) instead of StateDir.
+	Leases  dhcp.LeaseStore
+	OnState pxe.StateFunc
+	Logger  *slog.Logger
 }
 
 // Services are the boot services, listening, ready to Run.
@@ -138,7 +141,7 @@ func New(cfg Config) (_ *Services, err error) {
 		vela, _ = os.Executable()
 	}
 	if s.http, err = httpboot.New(httpboot.Config{Inventory: s.inv, Tokens: tokens, BaseURL: s.HTTPBase, Images: images,
-		IgnitionDir: cfg.IgnitionDir, Configs: cfg.Configs, SecretsDir: cfg.SecretsDir, VelaBinary: vela, LeaseIP: leaseIP, OnState: cfg.OnState, Registerer: reg, Logger: cfg.Logger}); err != nil {
+		IgnitionDir: cfg.IgnitionDir, Configs: cfg.Configs, SecretsDir: cfg.SecretsDir, VelaBinary: vela, IPXEDir: root, LeaseIP: leaseIP, OnState: cfg.OnState, Registerer: reg, Logger: cfg.Logger}); err != nil {
 		return nil, err
 	}
 	httpAddr := net.JoinHostPort(serverIP.String(), strconv.Itoa(c.Network.Ports.HTTP))
@@ -156,7 +159,7 @@ func New(cfg Config) (_ *Services, err error) {
 func (s *Services) newDHCP(prefix netip.Prefix, reg prometheus.Registerer) error {
 	c := s.cfg.Install
 	dc := dhcp.Config{Mode: c.Network.DHCP.Mode, Interface: c.Network.Interface, ServerIP: prefix.Addr(), Subnet: prefix.Masked(),
-		LeaseTime: time.Duration(c.Network.DHCP.LeaseTime), HTTPBase: s.HTTPBase, Inventory: s.inv, StateDir: s.cfg.StateDir,
+		LeaseTime: time.Duration(c.Network.DHCP.LeaseTime), HTTPBase: s.HTTPBase, Inventory: s.inv, StateDir: s.cfg.StateDir, Leases: s.cfg.Leases,
 		Port: c.Network.Ports.DHCP, OnState: s.cfg.OnState, Registerer: reg, Logger: s.cfg.Logger}
 	if r, err := config.ParseRange(c.Network.DHCP.Pool); err == nil {
 		dc.PoolFirst, dc.PoolLast = r.First, r.Last
