@@ -67,7 +67,7 @@ clean: ## remove build output
 # Benchmarks: each prints a side-by-side table against its reference from
 # the same run (ratios matter; these machines are noisy). Figures and their
 # conditions are recorded in docs/benchmarks.md. They need root.
-.PHONY: bench-nodes bench-pxe bench-controlplane bench-images bench-lab
+.PHONY: bench-nodes bench-pxe bench-controlplane bench-images bench-lab bench-clusters
 bench-nodes: deps ## node create -> dockerd ready, idle memory per node, vs a bare host dockerd
 	go run ./bench/nodes -n 20
 
@@ -82,6 +82,9 @@ bench-images: deps ## vela-os/node image build (cold vs cached), sizes, vela-os 
 
 bench-lab: deps ## the whole lab, each milestone timed, vs one vela-os VM booting alone
 	go run ./bench/lab
+
+bench-clusters: deps ## cluster create 3 / grow 1 / rm on one hypervisor (real LXC + Swarm), vs raw define+start
+	go run ./bench/clusters -n 10
 
 .PHONY: bench-autoscale
 bench-autoscale: deps ## reservation crosses 80% -> autoscaled node Ready in Swarm (p50/max), vs an explicit grow

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vela-appliance/vela/cluster/agent/hypervisor"
+	"github.com/vela-appliance/vela/cluster/agent/node"
 )
 
 // Config configures an Agent.
@@ -43,10 +44,19 @@ type Config struct {
 }
 
 // Agent reconciles one hypervisor.
+// NotReadyAttempts is how many passes in a row a started node's dockerd may
+// miss ReadyTimeout before the node is reported failed; before that it stays
+// "creating" with the reason (a first start under emulation or heavy load
+// can take minutes).
+const NotReadyAttempts = 5
+
 type Agent struct {
 	cfg      Config
 	log      *slog.Logger
 	reported map[string]NodeStatus
+	// notReady counts a node's passes in a row whose dockerd did not
+	// answer in time (reconcile's goroutine only).
+	notReady map[string]int
 	host     hypervisor.HostInfo
 
 	mu    sync.Mutex // guards usage, read by the heartbeat goroutine
@@ -83,7 +93,7 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Agent{cfg: cfg, log: cfg.Logger.With("hypervisor", cfg.Hostname), reported: map[string]NodeStatus{}}, nil
+	return &Agent{cfg: cfg, log: cfg.Logger.With("hypervisor", cfg.Hostname), reported: map[string]NodeStatus{}, notReady: map[string]int{}}, nil
 }
 
 // Register tells the control plane what this hypervisor offers.
@@ -222,9 +232,19 @@ func (a *Agent) Reconcile(ctx context.Context) error {
 		u.AllocatedDiskBytes += s.DiskBytes
 		if err := a.ensure(ctx, d, dom, exists); err != nil {
 			errs = append(errs, err)
+			if errors.Is(err, node.ErrNotReady) && a.notReadyAgain(s.Name) < NotReadyAttempts {
+				// Slow, not broken: a node still starting says so; one
+				// that ran keeps its state until the attempts run out.
+				if a.reported[s.Name].State != Running {
+					a.report(ctx, NodeStatus{Name: s.Name, State: Creating, Reason: fmt.Sprintf("starting (attempt %d of %d): %v", a.notReady[s.Name], NotReadyAttempts, err)})
+				}
+				a.log.Warn("node not answering yet; retrying", "node", s.Name, "attempt", a.notReady[s.Name], "err", err)
+				continue
+			}
 			a.report(ctx, NodeStatus{Name: s.Name, State: Failed, Reason: err.Error()})
 			continue
 		}
+		delete(a.notReady, s.Name)
 		a.report(ctx, NodeStatus{Name: s.Name, State: Running})
 	}
 	managed, err := a.cfg.Nodes.Nodes()
@@ -382,4 +402,11 @@ func (a *Agent) nodeMemory() uint64 {
 		return 0
 	}
 	return uint64(float64(a.host.MemoryBytes-a.cfg.ReservedMemory) * a.cfg.MemoryOvercommit)
+}
+
+// notReadyAgain counts one more pass in a row in which the node's dockerd
+// did not answer, and returns the count.
+func (a *Agent) notReadyAgain(name string) int {
+	a.notReady[name]++
+	return a.notReady[name]
 }

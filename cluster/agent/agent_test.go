@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -241,6 +242,45 @@ func TestReconcileNotReady(t *testing.T) {
 	}
 	if diff := cmp.Diff([]NodeStatus{{"n1", Running, ""}}, cp.takeReports()); diff != "" {
 		t.Errorf("reports after recovery (-want +got):\n%s", diff)
+	}
+}
+
+// A node whose dockerd is only slow to start (node.ErrNotReady) stays
+// "creating" with the reason for NotReadyAttempts-1 passes, then is failed;
+// an answer resets the count, and a running node that stops answering keeps
+// "running" until the attempts run out.
+func TestReconcileSlowDockerd(t *testing.T) {
+	a, cp, _, nodes := newTestAgent(t)
+	cp.desired = []DesiredNode{desired("n1", "acme", "10.20.0.10/24")}
+	slow := fmt.Errorf(`node "n1": dockerd does not listen on 10.20.0.10:2376: %w`, node.ErrNotReady)
+	nodes.notReady["n1"] = slow
+	for i := 1; i < NotReadyAttempts; i++ {
+		_ = a.Reconcile(context.Background())
+		rs := cp.takeReports()
+		last := rs[len(rs)-1]
+		if last.State != Creating || !strings.Contains(last.Reason, fmt.Sprintf("attempt %d of %d", i, NotReadyAttempts)) {
+			t.Fatalf("pass %d: reports %+v, want creating with the attempt", i, rs)
+		}
+	}
+	_ = a.Reconcile(context.Background())
+	if rs := cp.takeReports(); len(rs) != 1 || rs[0].State != Failed {
+		t.Fatalf("pass %d: reports %+v, want failed", NotReadyAttempts, rs)
+	}
+	delete(nodes.notReady, "n1")
+	if err := a.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cp.takeReports()
+	nodes.notReady["n1"] = slow
+	for i := 1; i < NotReadyAttempts; i++ {
+		_ = a.Reconcile(context.Background())
+		if rs := cp.takeReports(); len(rs) != 0 {
+			t.Fatalf("a running node slow to answer (pass %d) changed state: %+v", i, rs)
+		}
+	}
+	_ = a.Reconcile(context.Background())
+	if rs := cp.takeReports(); len(rs) != 1 || rs[0].State != Failed {
+		t.Fatalf("after %d passes: %+v, want failed", NotReadyAttempts, rs)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/vela-appliance/vela/cluster/controller/credentials"
 	"github.com/vela-appliance/vela/cluster/fsm"
 	"github.com/vela-appliance/vela/cluster/pki"
+	"github.com/vela-appliance/vela/cluster/swarm/swarmtest"
 )
 
 // serveAPI puts the real API of the plane's member on loopback over TLS and
@@ -170,29 +171,11 @@ func TestTenantFlowThroughAPI(t *testing.T) {
 
 func adminBase(c *client.Client) string { return c.BaseURL() }
 
-// importBusybox makes a one-binary image on every node of the cluster (no
-// registry is reachable from the test host).
+// importBusybox makes a one-binary image on the node at host (no registry
+// is reachable from the test host).
 func importBusybox(t *testing.T, dir, host string) {
 	t.Helper()
-	bb, err := exec.LookPath("busybox")
-	if err != nil {
-		needOrSkip(t, "busybox (busybox-static)")
-	}
-	root := t.TempDir()
-	os.MkdirAll(filepath.Join(root, "bin"), 0o755)
-	data, err := os.ReadFile(bb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(root, "bin", "busybox"), data, 0o755)
-	for _, l := range []string{"sh", "cat", "echo", "sleep", "nslookup", "wget", "httpd"} {
-		os.Symlink("busybox", filepath.Join(root, "bin", l))
-	}
-	tarball := filepath.Join(t.TempDir(), "bb.tar")
-	if out, err := exec.Command("tar", "-C", root, "-cf", tarball, ".").CombinedOutput(); err != nil {
-		t.Fatalf("tar: %v %s", err, out)
-	}
-	docker(t, dir, host, "import", tarball, "vela-test/busybox")
+	docker(t, dir, host, "import", swarmtest.BusyboxTarball(t), swarmtest.BusyboxImage)
 }
 
 func needOrSkip(t *testing.T, what string) {

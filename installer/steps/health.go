@@ -4,16 +4,44 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/vela-appliance/vela/cluster/fsm"
 	"github.com/vela-appliance/vela/installer/plan"
 	"github.com/vela-appliance/vela/installer/run"
 )
 
+// HealthWait is how long the health step lets the appliance settle (a
+// member slow to answer, a node not ready yet after the cluster went
+// active) before it fails with what is still wrong.
+const HealthWait = 3 * time.Minute
+
 // health checks the whole appliance once more: every member is a voter and
-// one leads, every hypervisor is ready, the first cluster is active; then
-// it says how to use it.
+// one leads, every hypervisor is ready, the first cluster is active and
+// healthy; then it says how to use it. What is wrong is re-checked every
+// few seconds, up to HealthWait, and shown when it changes.
 func (e *Env) health(ctx context.Context, _ plan.Step, r run.Reporter) error {
+	deadline := time.Now().Add(HealthWait)
+	last := ""
+	for {
+		err := e.healthOnce(ctx, r)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		if msg := err.Error(); msg != last {
+			r.Logf("not healthy yet (checking again for up to %s): %s", time.Until(deadline).Round(time.Second), msg)
+			last = msg
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(3 * time.Second):
+		}
+	}
+}
+
+// healthOnce is one check of the whole appliance.
+func (e *Env) healthOnce(ctx context.Context, r run.Reporter) error {
 	c, err := e.apiClient()
 	if err != nil {
 		return run.Failf("run again with --reset to make new secrets", "%v", err)

@@ -139,7 +139,7 @@ func waitInit(ctx context.Context, name string) (int, error) {
 	var pid int
 	err := poll(ctx, func() bool { pid = InitPID(name); return pid != 0 })
 	if err != nil {
-		return 0, fmt.Errorf("node %q: its init process did not appear: %w; is the domain running?", name, err)
+		return 0, fmt.Errorf("node %q: its init process did not appear (%v); is the domain running?: %w", name, err, ErrNotReady)
 	}
 	return pid, nil
 }
@@ -221,9 +221,13 @@ func poll(ctx context.Context, cond func() bool) error {
 	}
 }
 
+// ErrNotReady: the node runs but its dockerd did not answer in time. It is
+// temporary (a first start on a slow or busy machine); the agent retries.
+var ErrNotReady = errors.New("dockerd not ready yet")
+
 // WaitReady waits until the node's dockerd accepts TCP connections on its
 // TLS port (it says nothing of TLS itself: the client's certificates are the
-// tenant's).
+// tenant's). Not listening by ctx's end is ErrNotReady.
 func (m *Manager) WaitReady(ctx context.Context, s Spec) error {
 	addr := net.JoinHostPort(s.Address.Addr().String(), strconv.Itoa(DockerPort))
 	var last error
@@ -238,7 +242,7 @@ func (m *Manager) WaitReady(ctx context.Context, s Spec) error {
 		return true
 	})
 	if err != nil {
-		return fmt.Errorf("node %q: dockerd does not listen on %s (%v); its init log is /proc/<init pid>/root/run/vela/init.log", s.Name, addr, last)
+		return fmt.Errorf("node %q: dockerd does not listen on %s (%v); its init log is /proc/<init pid>/root/run/vela/init.log: %w", s.Name, addr, last, ErrNotReady)
 	}
 	return nil
 }
