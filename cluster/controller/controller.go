@@ -34,6 +34,7 @@ type Engine interface {
 	swarm.Engine
 	SetAvailability(ctx context.Context, nodeID, availability string) error
 	SetRole(ctx context.Context, nodeID, role string) error
+	SetLabels(ctx context.Context, nodeID string, labels map[string]string) error
 	Tasks(ctx context.Context) ([]swarm.Task, error)
 	ContainerLimits(ctx context.Context) ([]swarm.Limits, error)
 }
@@ -77,6 +78,10 @@ type Controller struct {
 	// strikes counts consecutive passes that failed to talk to a cluster's
 	// engines; kept in memory (a new leader starts from zero).
 	strikes map[string]int
+	// relabel holds, per cluster being rebuilt, the Swarm labels of the
+	// nodes that leave and join again (by address), to put back on their
+	// new Swarm node entries (pass goroutine only).
+	relabel map[string]map[string]map[string]string
 	// evaluated is when each autoscaled cluster was last measured.
 	evaluated map[string]time.Time
 }
@@ -116,7 +121,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Actor == "" {
 		cfg.Actor = "controller"
 	}
-	c := &Controller{cfg: cfg, log: cfg.Logger.With("component", "controller"), wake: make(chan struct{}, 1), engines: map[string]Engine{}, strikes: map[string]int{}, evaluated: map[string]time.Time{}}
+	c := &Controller{cfg: cfg, log: cfg.Logger.With("component", "controller"), wake: make(chan struct{}, 1), engines: map[string]Engine{}, strikes: map[string]int{}, relabel: map[string]map[string]map[string]string{}, evaluated: map[string]time.Time{}}
 	if c.cfg.Engines == nil {
 		c.cfg.Engines = c.tlsEngine
 	}

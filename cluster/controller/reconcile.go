@@ -49,7 +49,7 @@ func (c *Controller) reconcile(ctx context.Context, snap snapshot, cl fsm.Cluste
 		if err != nil {
 			var nc *scheduler.NoCapacityError
 			if errors.As(err, &nc) {
-				return c.failed(st, err.Error(), "add a hypervisor or free capacity (remove a cluster, or shrink one with `vela cluster resize`); Vela retries on its own")
+				return c.failed(st, nc.Reason(), "add a hypervisor or free capacity (remove a cluster, or shrink one with `vela cluster resize`); Vela retries on its own")
 			}
 			return c.failed(st, err.Error(), "Vela retries on its own; if this persists, ask the operator (see `vela events`)")
 		}

@@ -86,3 +86,51 @@ func TestOneSwarmWhenControllersRace(t *testing.T) {
 		})
 	}
 }
+
+// A rebuild makes the other nodes leave and join again as new Swarm nodes;
+// the tenant's placement labels on them are put back (a stack placed by
+// label would otherwise stay pending).
+func TestRebuildKeepsNodeLabels(t *testing.T) {
+	ctx := context.Background()
+	c, p := newMem(t, readyHV("hv-1"), readyHV("hv-2"))
+	c.Pass(ctx)
+	report(t, p, fsm.NodeRunning, "")
+	w := &swarmfake.World{}
+	engines := map[string]*swarmfake.Engine{"acme-web-1": w.Engine("acme-web-1"), "acme-web-2": w.Engine("acme-web-2")}
+	c.cfg.Engines = func(_ fsm.Cluster, n fsm.Node) (Engine, error) { return engines[n.Name], nil }
+	c.Pass(ctx)
+	cl, _ := clusterOf(p)
+	if cl.State != fsm.ClusterActive {
+		t.Fatalf("before the rebuild: %s (%s)", cl.State, cl.Reason)
+	}
+	mgr := engines["acme-web-1"]
+	list, err := mgr.Nodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sn := range list {
+		if sn.Status.Addr == ipOf(t, nodeAddr(p, "acme-web-2")) {
+			if err := mgr.SetLabels(ctx, sn.ID, map[string]string{"side": "b"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cl.Generation++
+	cl.Rebuild = cl.Generation
+	p.must(t, fsm.TypeClusterUpsert, fsm.Upsert[fsm.Cluster]{Object: cl})
+	w.Calls()
+	c.Pass(ctx)
+	cl, _ = clusterOf(p)
+	calls := w.Calls()
+	if cl.State != fsm.ClusterActive || !slices.Contains(calls, "force-new-cluster acme-web-1") || !slices.Contains(calls, "leave acme-web-2") {
+		t.Fatalf("after the rebuild: %s (%s); calls %v", cl.State, cl.Reason, calls)
+	}
+	if got := engines["acme-web-2"].Labels(); got["side"] != "b" {
+		t.Fatalf("labels of the rejoined node: %v, want side=b", got)
+	}
+}
+
+func nodeAddr(p *memProposer, name string) (addr string) {
+	p.f.View(func(s *fsm.State) { addr = s.Nodes[name].Address })
+	return
+}

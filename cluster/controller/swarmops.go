@@ -119,6 +119,7 @@ func (c *Controller) formAndCheck(ctx context.Context, cl fsm.Cluster, live []fs
 	}
 	list = c.promote(ctx, cl, leader, list, len(live))
 	list = c.prune(ctx, cl, leader, list, ms)
+	c.restoreLabels(ctx, cl, leader, list)
 
 	byAddr := map[string]swarm.Node{}
 	for _, n := range list {
@@ -194,6 +195,30 @@ func (c *Controller) chooseInit(ctx context.Context, cl fsm.Cluster, live []fsm.
 	st.SwarmInit = pick
 	c.log.Info("swarm init node chosen", "cluster", cl.Key(), "node", pick)
 	return pick, nil
+}
+
+// restoreLabels puts the labels a rebuild saved back on the nodes that
+// joined again (a new Swarm node has none: a stack placed by label would
+// stay pending). A node not back yet keeps its labels for the next pass.
+func (c *Controller) restoreLabels(ctx context.Context, cl fsm.Cluster, leader *member, list []swarm.Node) {
+	saved := c.relabel[cl.Key()]
+	for _, sn := range list {
+		labels, ok := saved[swarmAddr(sn)]
+		if !ok || sn.Status.State != "ready" {
+			continue
+		}
+		if len(sn.Spec.Labels) == 0 {
+			if err := leader.eng.SetLabels(ctx, sn.ID, labels); err != nil {
+				c.log.Warn("restore swarm node labels after a rebuild", "cluster", cl.Key(), "addr", swarmAddr(sn), "err", err)
+				continue
+			}
+			c.log.Info("swarm node labels restored after a rebuild", "cluster", cl.Key(), "addr", swarmAddr(sn), "labels", labels)
+		}
+		delete(saved, swarmAddr(sn))
+	}
+	if len(saved) == 0 {
+		delete(c.relabel, cl.Key())
+	}
 }
 
 // promote makes workers managers until the swarm has ManagersFor(n) (a
@@ -349,6 +374,17 @@ func (c *Controller) rebuild(ctx context.Context, cl fsm.Cluster, up []*member) 
 			}
 		}
 		return nil
+	}
+	if list, err := survivor.eng.Nodes(ctx); err == nil {
+		labels := map[string]map[string]string{}
+		for _, sn := range list {
+			if len(sn.Spec.Labels) > 0 && swarmAddr(sn) != survivor.ip {
+				labels[swarmAddr(sn)] = sn.Spec.Labels
+			}
+		}
+		if len(labels) > 0 {
+			c.relabel[cl.Key()] = labels
+		}
 	}
 	if _, err := survivor.eng.Init(ctx, swarm.InitRequest{ListenAddr: "0.0.0.0:" + swarm.ManagerPort, AdvertiseAddr: survivor.ip, ForceNewCluster: true}); err != nil {
 		return fmt.Errorf("node %s: swarm init --force-new-cluster: %w", survivor.node.Name, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,8 +115,8 @@ func checkStack(t *testing.T, acme user, nodes []string) {
 // checkRebuild writes a file to the stack's volume on nodes[0], rebuilds
 // the Swarm with `vela cluster rebuild --wait`: the file is still there, the
 // Swarm is active with 3 managers again and, when the stack was deployed,
-// the frontend reaches the backend again once the nodes that rejoined the
-// Swarm have their placement labels back (a rebuild does not keep them).
+// the nodes that rejoined the Swarm have their placement labels back (Vela
+// copies them) and the frontend reaches the backend again.
 func checkRebuild(t *testing.T, st *Stack, acme user, nodes []string, stack bool) {
 	ctx := context.Background()
 	a := nodes[0]
@@ -142,10 +143,27 @@ func checkRebuild(t *testing.T, st *Stack, acme user, nodes []string, stack bool
 	if !stack {
 		return
 	}
-	// The nodes other than the survivor left the Swarm and joined it again:
-	// to Swarm they are new nodes, without the labels the tenant gave them.
-	swarmState(t, acme)
-	labelNodes(t, acme, nodes)
+	// The nodes other than the survivor left the Swarm and joined it again
+	// as new Swarm nodes; Vela puts the tenant's labels back on them.
+	if err := Poll(ctx, 60*time.Second, "the placement labels back on every node after the rebuild", func() (bool, string) {
+		ids, err := acme.docker("web", "", "node", "ls", "-q")
+		if err != nil {
+			return false, err.Error()
+		}
+		var sides []string
+		for _, id := range strings.Fields(ids) {
+			side, err := acme.docker("web", "", "node", "inspect", "--format", `{{index .Spec.Labels "side"}}`, id)
+			if err != nil {
+				return false, err.Error()
+			}
+			sides = append(sides, side)
+		}
+		slices.Sort(sides)
+		return slices.Equal(sides, []string{"a", "b", "c"}), fmt.Sprint("sides ", sides)
+	}); err != nil {
+		swarmState(t, acme)
+		t.Error(err)
+	}
 	if err := Poll(ctx, 60*time.Second, "the frontend to reach the backend after the rebuild", func() (bool, string) {
 		ctr, err := acme.docker("web", nodes[1], "ps", "-q", "--filter", "name=app_frontend")
 		if err != nil || ctr == "" {

@@ -52,12 +52,16 @@ type NoCapacityError struct {
 	BestFree Resources
 }
 
-func (e *NoCapacityError) Error() string {
+func (e *NoCapacityError) Error() string { return fmt.Sprintf("cluster %q: %s", e.Cluster, e.Reason()) }
+
+// Reason is the error without the cluster's name (for a status that is
+// shown beside the name already).
+func (e *NoCapacityError) Reason() string {
 	if e.Ready == 0 {
-		return fmt.Sprintf("cluster %q: no capacity: no hypervisor is ready; check `vela hypervisors ls`", e.Cluster)
+		return "no capacity: no hypervisor is ready; check `vela hypervisors ls`"
 	}
-	return fmt.Sprintf("cluster %q: no capacity: needs %d node(s) of %s and %d vCPUs; only %d fit on the %d ready hypervisor(s) (largest free: %s on %s); add a hypervisor or free capacity",
-		e.Cluster, e.Needed, gib(e.Size.Memory), e.Size.CPUs, e.Possible, e.Ready, gib(e.BestFree.Memory), e.Best)
+	return fmt.Sprintf("no capacity: needs %d node(s) of %s and %d vCPUs; only %d fit on the %d ready hypervisor(s) (largest free: %s on %s); add a hypervisor or free capacity",
+		e.Needed, gib(e.Size.Memory), e.Size.CPUs, e.Possible, e.Ready, gib(e.BestFree.Memory), e.Best)
 }
 
 func gib(b int64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) }

@@ -19,8 +19,15 @@ func (e *HTTPEngine) SetRole(ctx context.Context, nodeID, role string) error {
 	return e.updateNodeSpec(ctx, nodeID, "Role", role)
 }
 
+// SetLabels replaces a swarm node's labels (the tenant's placement labels,
+// carried over when a rebuild makes a node join again under a new ID).
+// Managers only.
+func (e *HTTPEngine) SetLabels(ctx context.Context, nodeID string, labels map[string]string) error {
+	return e.updateNodeSpec(ctx, nodeID, "Labels", labels)
+}
+
 // updateNodeSpec sets one field of a swarm node's spec, at the version read.
-func (e *HTTPEngine) updateNodeSpec(ctx context.Context, nodeID, field, value string) error {
+func (e *HTTPEngine) updateNodeSpec(ctx context.Context, nodeID, field string, value any) error {
 	var n struct {
 		Version struct {
 			Index uint64 `json:"Index"`

@@ -110,8 +110,9 @@ type Node struct {
 		Hostname string `json:"Hostname"`
 	} `json:"Description"`
 	Spec struct {
-		Role         string `json:"Role"`
-		Availability string `json:"Availability"`
+		Role         string            `json:"Role"`
+		Availability string            `json:"Availability"`
+		Labels       map[string]string `json:"Labels,omitempty"`
 	} `json:"Spec"`
 	Status struct {
 		State string `json:"State"` // ready, down, unknown, disconnected

@@ -130,7 +130,9 @@ func TestLabEndToEnd(t *testing.T) {
 		t.Fatalf("bridge %s exists: a lab already runs on this host; remove it with `vela lab down` and rerun", nw.Bridge)
 	}
 	netnsBefore := netnsList(t)
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "./cmd/vela").CombinedOutput(); err != nil {
+	build := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "./cmd/vela")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build vela: %v\n%s", err, out)
 	}
 	downDone := false

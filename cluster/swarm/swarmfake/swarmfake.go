@@ -36,6 +36,8 @@ type Engine struct {
 	state   string // inactive, pending, active
 	manager bool
 	down    bool
+	id      int               // bumped at each join: a rejoined node is a new Swarm node
+	labels  map[string]string // the node's Swarm labels, as its managers hold them
 }
 
 // Engine adds an engine that is in no swarm.
@@ -97,7 +99,7 @@ func (e *Engine) Info(context.Context) (swarm.Info, error) {
 			i.Swarm.RemoteManagers = append(i.Swarm.RemoteManagers, struct {
 				NodeID string `json:"NodeID"`
 				Addr   string `json:"Addr"`
-			}{"node-" + o.Name, o.addr + ":2377"})
+			}{o.nodeID(), o.addr + ":2377"})
 		}
 	}
 	return i, nil
@@ -113,6 +115,17 @@ func (e *Engine) Init(_ context.Context, r swarm.InitRequest) (string, error) {
 	if e.down {
 		return "", errors.New("connection refused")
 	}
+	if e.state == "active" && r.ForceNewCluster && e.manager {
+		// The survivor keeps the swarm (same ID, services, its own node);
+		// the others are no longer members until they join again.
+		for _, o := range e.w.all {
+			if o != e && o.cluster == e.cluster {
+				o.labels = nil
+			}
+		}
+		e.w.calls = append(e.w.calls, "force-new-cluster "+e.Name)
+		return e.nodeID(), nil
+	}
 	if e.state == "active" {
 		return "", errors.New("This node is already part of a swarm")
 	}
@@ -125,8 +138,10 @@ func (e *Engine) Init(_ context.Context, r swarm.InitRequest) (string, error) {
 	e.w.tokens["SWMTKN-m-"+e.cluster] = e.cluster + "/manager"
 	e.w.tokens["SWMTKN-w-"+e.cluster] = e.cluster + "/worker"
 	e.w.calls = append(e.w.calls, "init "+e.Name)
-	return "node-" + e.Name, nil
+	return e.nodeID(), nil
 }
+
+func (e *Engine) nodeID() string { return fmt.Sprintf("node-%s-%d", e.Name, e.id) }
 
 // Inspect returns the swarm with its join tokens (managers only).
 func (e *Engine) Inspect(context.Context) (swarm.Swarm, error) {
@@ -154,6 +169,8 @@ func (e *Engine) Join(_ context.Context, r swarm.JoinRequest) error {
 	}
 	cluster, role, _ := strings.Cut(v, "/")
 	e.cluster, e.state, e.manager, e.addr = cluster, "active", role == "manager", r.AdvertiseAddr
+	e.id++
+	e.labels = nil
 	e.w.calls = append(e.w.calls, fmt.Sprintf("join %s manager=%v", e.Name, e.manager))
 	return nil
 }
@@ -180,7 +197,7 @@ func (e *Engine) Nodes(context.Context) ([]swarm.Node, error) {
 			continue
 		}
 		var n swarm.Node
-		n.ID, n.Status.State, n.Status.Addr, n.Spec.Availability = "node-"+o.Name, "ready", o.addr, "active"
+		n.ID, n.Status.State, n.Status.Addr, n.Spec.Availability, n.Spec.Labels = o.nodeID(), "ready", o.addr, "active", o.labels
 		if o.manager {
 			n.ManagerStatus = &struct {
 				Leader       bool   `json:"Leader"`
@@ -207,3 +224,26 @@ func (e *Engine) Tasks(context.Context) ([]swarm.Task, error) { return nil, nil 
 
 // ContainerLimits returns none.
 func (e *Engine) ContainerLimits(context.Context) ([]swarm.Limits, error) { return nil, nil }
+
+// SetLabels sets the labels of the node with that ID (managers only).
+func (e *Engine) SetLabels(_ context.Context, id string, labels map[string]string) error {
+	e.w.mu.Lock()
+	defer e.w.mu.Unlock()
+	if !e.manager {
+		return errors.New("not a manager")
+	}
+	for _, o := range e.w.all {
+		if o.cluster == e.cluster && o.nodeID() == id {
+			o.labels = labels
+			return nil
+		}
+	}
+	return fmt.Errorf("node %s not found", id)
+}
+
+// Labels returns the engine's Swarm labels.
+func (e *Engine) Labels() map[string]string {
+	e.w.mu.Lock()
+	defer e.w.mu.Unlock()
+	return e.labels
+}
