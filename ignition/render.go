@@ -56,7 +56,7 @@ const (
 	NodeImageMount = "/var/lib/vela/images/node/rootfs"
 	// LibvirtImageURLPath is the boot server path of the libvirtd container
 	// image that fcos hypervisors load (vela-os has libvirtd installed).
-	LibvirtImageURLPath = "/images/fcos/libvirtd"
+	LibvirtImageURLPath = "/images/libvirtd/rootfs"
 )
 
 //go:embed templates/*.tmpl

@@ -82,6 +82,9 @@ type Controller struct {
 	// nodes that leave and join again (by address), to put back on their
 	// new Swarm node entries (pass goroutine only).
 	relabel map[string]map[string]map[string]string
+	// pending is when each node was first seen pending in a Swarm join
+	// (pass goroutine only).
+	pending map[string]time.Time
 	// evaluated is when each autoscaled cluster was last measured.
 	evaluated map[string]time.Time
 }
@@ -121,7 +124,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Actor == "" {
 		cfg.Actor = "controller"
 	}
-	c := &Controller{cfg: cfg, log: cfg.Logger.With("component", "controller"), wake: make(chan struct{}, 1), engines: map[string]Engine{}, strikes: map[string]int{}, relabel: map[string]map[string]map[string]string{}, evaluated: map[string]time.Time{}}
+	c := &Controller{cfg: cfg, log: cfg.Logger.With("component", "controller"), wake: make(chan struct{}, 1), engines: map[string]Engine{}, strikes: map[string]int{}, relabel: map[string]map[string]map[string]string{}, pending: map[string]time.Time{}, evaluated: map[string]time.Time{}}
 	if c.cfg.Engines == nil {
 		c.cfg.Engines = c.tlsEngine
 	}

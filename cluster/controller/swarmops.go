@@ -22,6 +22,26 @@ type member struct {
 	err  error
 }
 
+// staleJoin is how long a node may stay "pending" in its Swarm join before
+// the controller makes it leave and join again (a manager's join on an
+// emulated or loaded machine takes longer than the call that asked it).
+const staleJoin = 2 * time.Minute
+
+// pendingFor returns how long the node has been seen pending (0 when not).
+func (c *Controller) pendingFor(name string, pending bool) time.Duration {
+	if !pending {
+		delete(c.pending, name)
+		return 0
+	}
+	now := c.cfg.Now()
+	since, ok := c.pending[name]
+	if !ok {
+		c.pending[name] = now
+		return 0
+	}
+	return now.Sub(since)
+}
+
 // infoTimeout bounds the first call to each node in a pass, so a dead
 // node costs seconds, not the whole engine timeout.
 const infoTimeout = 5 * time.Second
@@ -98,7 +118,8 @@ func (c *Controller) formAndCheck(ctx context.Context, cl fsm.Cluster, live []fs
 	}
 	sms := make([]swarm.Member, 0, len(up))
 	for _, m := range up {
-		sms = append(sms, swarm.Member{Name: m.node.Name, Addr: m.ip, Engine: m.eng, Init: m.node.Name == init})
+		stale := c.pendingFor(m.node.Name, m.info.Swarm.LocalNodeState == "pending") > staleJoin
+		sms = append(sms, swarm.Member{Name: m.node.Name, Addr: m.ip, Engine: m.eng, Init: m.node.Name == init, StalePending: stale})
 	}
 	res, err := swarm.Form(ctx, sms)
 	if err != nil {

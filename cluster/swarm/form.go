@@ -17,6 +17,12 @@ type Member struct {
 	// Init marks the member to initialise the swarm on when no member is
 	// in one (the first member when none is marked).
 	Init bool
+	// StalePending says the member has been "pending" (a join that has not
+	// completed) long enough to be given up: Form makes it leave and join
+	// again. A member pending for less is left alone: on a slow machine a
+	// manager's join takes longer than the call that asked for it, and
+	// forcing it out then would cost the swarm a manager.
+	StalePending bool
 }
 
 // Result says what the swarm looks like after Form.
@@ -25,6 +31,7 @@ type Result struct {
 	Managers  []string // member names
 	Workers   []string
 	Changed   []string // what Form did, for events ("init on web-1", "web-2 joined as manager")
+	Joining   []string // members whose join is still under way (pending)
 }
 
 // Swarm ports.
@@ -117,6 +124,10 @@ func Form(ctx context.Context, members []Member) (Result, error) {
 		}
 		if info.Swarm.WorkerOf(managerAddrs) {
 			continue // a worker already in this swarm (its info has no cluster ID)
+		}
+		if info.Swarm.LocalNodeState == "pending" && !m.StalePending {
+			res.Joining = append(res.Joining, m.Name)
+			continue
 		}
 		if st := info.Swarm.LocalNodeState; st == "pending" || st == "error" {
 			// A join that never completed: start it again cleanly.

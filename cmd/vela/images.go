@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vela-appliance/vela/images"
+	"github.com/vela-appliance/vela/images/libvirtimg"
 	"github.com/vela-appliance/vela/images/store"
 	"github.com/vela-appliance/vela/images/velaos"
 )
@@ -64,19 +65,22 @@ type buildFlags struct {
 func newImagesBuildCmd(f *imagesFlags) *cobra.Command {
 	var b buildFlags
 	cmd := &cobra.Command{
-		Use:   "build [vela-os|node|all]",
+		Use:   "build [vela-os|node|libvirtd|all]",
 		Short: "Build vela-os and/or the node image from Debian packages (as root; cached by recipe)",
 		Long: `Build from Debian packages with debootstrap (root required). vela-os gives the
 kernel, initramfs (with the real Ignition, built from source with the Go
 toolchain unless --ignition is given) and squashfs rootfs the boot server
-serves; node gives the root filesystem directory every LXC node starts from.
+serves; node gives the root filesystem directory every LXC node starts from;
+libvirtd gives the container image (docker-archive, localhost/vela-libvirtd)
+Fedora CoreOS hypervisors load with podman (all does not include it).
 A build whose recipe is already in the store (and verifies) does nothing;
 --force rebuilds. A failed or interrupted build leaves nothing in the store.`,
 		Example: `  sudo vela images build            # vela-os and the node image
   sudo vela images build vela-os --mirror http://mirror.example/debian
-  sudo vela images build node --store /srv/vela/images --cache /srv/vela/cache`,
+  sudo vela images build node --store /srv/vela/images --cache /srv/vela/cache
+  sudo vela images build libvirtd   # for Fedora CoreOS hypervisors`,
 		Args:      cobra.MaximumNArgs(1),
-		ValidArgs: []string{images.VelaOS, images.Node, "all"},
+		ValidArgs: []string{images.VelaOS, images.Node, libvirtimg.Image, "all"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			what := "all"
 			if len(args) == 1 {
@@ -95,8 +99,8 @@ A build whose recipe is already in the store (and verifies) does nothing;
 }
 
 func runImagesBuild(cmd *cobra.Command, f *imagesFlags, b buildFlags, what string) error {
-	if what != images.VelaOS && what != images.Node && what != "all" {
-		return exitError{code: 1, msg: fmt.Sprintf("vela images build %q: build vela-os, node or all", what)}
+	if what != images.VelaOS && what != images.Node && what != libvirtimg.Image && what != "all" {
+		return exitError{code: 1, msg: fmt.Sprintf("vela images build %q: build vela-os, node, libvirtd or all", what)}
 	}
 	if os.Geteuid() != 0 {
 		return exitError{code: 1, msg: "vela images build needs root (debootstrap, chroot, mounts); run it with sudo"}
@@ -119,6 +123,13 @@ func runImagesBuild(cmd *cobra.Command, f *imagesFlags, b buildFlags, what strin
 	}
 	if what == images.Node || what == "all" {
 		res, err := buildNode(cmd, f, b, st, pr)
+		if err != nil {
+			return err
+		}
+		results = append(results, res)
+	}
+	if what == libvirtimg.Image {
+		res, err := buildLibvirtd(cmd, f, b, st, pr)
 		if err != nil {
 			return err
 		}

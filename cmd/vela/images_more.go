@@ -10,6 +10,7 @@ import (
 
 	"github.com/vela-appliance/vela/images"
 	"github.com/vela-appliance/vela/images/fcos"
+	"github.com/vela-appliance/vela/images/libvirtimg"
 	"github.com/vela-appliance/vela/images/nodeimage"
 	"github.com/vela-appliance/vela/images/store"
 )
@@ -18,6 +19,14 @@ func buildNode(cmd *cobra.Command, f *imagesFlags, b buildFlags, st *store.Store
 	r := nodeimage.DefaultRecipe()
 	b.applyMirrors(&r.Mirror, &r.SecurityMirror)
 	res, err := nodeimage.New(nodeimage.Config{Store: st, CacheDir: f.cache, Recipe: r, Force: b.force,
+		Logger: slog.Default(), Progress: pr.report}).Build(cmd.Context())
+	return buildResult{res.Manifest, res.Cached, res.Took.Seconds()}, err
+}
+
+func buildLibvirtd(cmd *cobra.Command, f *imagesFlags, b buildFlags, st *store.Store, pr *progressPrinter) (buildResult, error) {
+	r := libvirtimg.DefaultRecipe()
+	b.applyMirrors(&r.Mirror, &r.SecurityMirror)
+	res, err := libvirtimg.New(libvirtimg.Config{Store: st, CacheDir: f.cache, Recipe: r, Force: b.force,
 		Logger: slog.Default(), Progress: pr.report}).Build(cmd.Context())
 	return buildResult{res.Manifest, res.Cached, res.Took.Seconds()}, err
 }

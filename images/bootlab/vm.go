@@ -19,11 +19,16 @@ var ansiRE = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
 
 // VMConfig says what to boot.
 type VMConfig struct {
+	// Kernel, Initrd and Append boot a kernel directly; with Kernel empty
+	// the VM boots from Disk through its BIOS (SeaBIOS), like a machine
+	// whose boot server answered "boot from disk".
 	Kernel, Initrd, Append string
-	MemoryMiB, CPUs        int
-	MAC                    string
-	ServerPort             int       // the loopback Server's port
-	Console                io.Writer // a copy of the serial console (optional)
+	// Disk is a raw disk image attached as virtio-blk (/dev/vda), optional.
+	Disk            string
+	MemoryMiB, CPUs int
+	MAC             string
+	ServerPort      int       // the loopback Server's port
+	Console         io.Writer // a copy of the serial console (optional)
 }
 
 // VM is a running qemu.
@@ -70,12 +75,25 @@ func Start(cfg VMConfig) (*VM, error) {
 		return nil, fmt.Errorf("busybox (for qemu guestfwd): %w", err)
 	}
 	netdev := fmt.Sprintf("user,id=n0,restrict=on,guestfwd=tcp:%s:80-cmd:%s nc 127.0.0.1 %d", GuestAddr, nc, cfg.ServerPort)
-	cmd := exec.Command(q, "-accel", "tcg,tb-size=256", "-m", fmt.Sprint(cfg.MemoryMiB), "-smp", fmt.Sprint(cfg.CPUs),
+	args := []string{"-accel", "tcg,tb-size=256", "-m", fmt.Sprint(cfg.MemoryMiB), "-smp", fmt.Sprint(cfg.CPUs),
 		"-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio", "-monitor", "none",
-		"-kernel", cfg.Kernel, "-initrd", cfg.Initrd, "-append", cfg.Append,
-		"-netdev", netdev, "-device", "virtio-net-pci,netdev=n0,mac="+cfg.MAC,
-		"-device", "virtio-rng-pci")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		"-netdev", netdev, "-device", "virtio-net-pci,netdev=n0,mac=" + cfg.MAC,
+		"-device", "virtio-rng-pci"}
+	if cfg.Kernel != "" {
+		args = append(args, "-kernel", cfg.Kernel, "-initrd", cfg.Initrd, "-append", cfg.Append)
+	} else {
+		if cfg.Disk == "" {
+			return nil, fmt.Errorf("bootlab: a VM needs a kernel or a disk to boot")
+		}
+		args = append(args, "-boot", "c")
+	}
+	if cfg.Disk != "" {
+		args = append(args, "-drive", "file="+cfg.Disk+",format=raw,if=virtio,cache=unsafe")
+	}
+	cmd := exec.Command(q, args...)
+	// Pdeathsig: a test binary killed by its -timeout runs no Cleanup; qemu
+	// must not outlive it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

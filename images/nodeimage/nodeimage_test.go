@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vela-appliance/vela/images"
+	"github.com/vela-appliance/vela/images/idmap"
 	"github.com/vela-appliance/vela/images/store"
 )
 
@@ -97,6 +98,12 @@ func TestBuildNodeImage(t *testing.T) {
 	out, err := exec.Command("unsquashfs", "-l", packed).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "/vela-node-init\n") {
 		t.Errorf("the packed image does not hold %s: %v\n%s", Init, err, out)
+	}
+	// Packed for unprivileged nodes: owned from idmap.Base up, marked.
+	out, err = exec.Command("unsquashfs", "-lln", packed).CombinedOutput()
+	if err != nil || strings.Contains(string(out), " 0/0 ") || !strings.Contains(string(out), fmt.Sprintf(" %d/%d ", idmap.Base, idmap.Base)) ||
+		!strings.Contains(string(out), "squashfs-root/"+idmap.MarkerFile+"\n") {
+		t.Errorf("the packed image is not all shifted to uid %d with its marker: %v", idmap.Base, err)
 	}
 	if again, sum2, err := Pack(ctx, st, nil); err != nil || again != packed || sum2 != sum || len(sum) != 128 {
 		t.Errorf("second Pack: %s %s %v; want %s %s", again, sum2, err, packed, sum)

@@ -14,14 +14,18 @@ import (
 	"strings"
 
 	"github.com/vela-appliance/vela/images"
+	"github.com/vela-appliance/vela/images/idmap"
 	"github.com/vela-appliance/vela/images/internal/debroot"
 	"github.com/vela-appliance/vela/images/store"
 )
 
 // Packed is the file name of the node image packed for hypervisors: the
-// tree as one squashfs, served by the boot server at /images/node/rootfs,
-// fetched by Ignition and mounted read-only at the agent's --image.
-const Packed = "rootfs.squashfs"
+// tree as one squashfs with its ownership already shifted for unprivileged
+// nodes (idmap.Base, marked by idmap.MarkerFile), served by the boot server
+// at /images/node/rootfs, fetched by Ignition and mounted read-only at the
+// agent's --image, which then uses it as every node's lower layer as it is
+// (no per-hypervisor copy).
+const Packed = "rootfs-idmap100000.squashfs"
 
 // Pack returns the current node image as a squashfs and its hex sha512,
 // making it once per version (beside the tree, with a .sha512 file). It is
@@ -45,8 +49,17 @@ func Pack(ctx context.Context, st *store.Store, log *slog.Logger) (path, sha str
 	}
 	tmp := path + ".tmp"
 	defer os.Remove(tmp)
+	tree := path + ".tree"
+	_ = os.RemoveAll(tree)
+	defer os.RemoveAll(tree)
+	if err := debroot.Run(ctx, debroot.Cmd{Log: log, What: "copy node image"}, "cp", "-a", filepath.Join(dir, Artifact), tree); err != nil {
+		return "", "", fmt.Errorf("packing node image %s: %w", version, err)
+	}
+	if err := idmap.Shift(tree, idmap.Base); err != nil {
+		return "", "", fmt.Errorf("packing node image %s: %w", version, err)
+	}
 	c := debroot.Cmd{Log: log, What: "mksquashfs"}
-	if err := debroot.Run(ctx, c, "mksquashfs", filepath.Join(dir, Artifact), tmp, "-noappend", "-comp", "zstd",
+	if err := debroot.Run(ctx, c, "mksquashfs", tree, tmp, "-noappend", "-comp", "zstd",
 		"-Xcompression-level", "3", "-b", "1M", "-xattrs", "-no-progress"); err != nil {
 		return "", "", fmt.Errorf("packing node image %s (apt-get install squashfs-tools): %w", version, err)
 	}

@@ -152,6 +152,11 @@ func (b *Builder) build(ctx context.Context, r Recipe, hash string, st *store.St
 		return store.Manifest{}, err
 	}
 	b.progress("initramfs", 1, 1)
+	// The root image carries the initramfs too: an install to disk copies
+	// it from there (verified with the root image's sha256).
+	if err := copyFile(filepath.Join(st.Dir(), images.Initramfs), filepath.Join(root, RootInitramfs), 0o644); err != nil {
+		return store.Manifest{}, fmt.Errorf("copy the initramfs into the root: %w", err)
+	}
 	if err := squashfs(ctx, root, filepath.Join(st.Dir(), images.Rootfs), r.SquashfsLevel, b.log, b.cfg.Progress); err != nil {
 		return store.Manifest{}, err
 	}
@@ -166,6 +171,10 @@ func (b *Builder) build(ctx context.Context, r Recipe, hash string, st *store.St
 	}
 	return st.Commit(ctx, m, []string{images.Kernel, images.Initramfs, images.Rootfs}, true)
 }
+
+// RootInitramfs is where the root image keeps a copy of its initramfs, for
+// installs to disk (files/initramfs/disk.sh).
+const RootInitramfs = "boot/vela-initramfs.img"
 
 func kernelVersion(root string) (string, error) {
 	ents, err := os.ReadDir(filepath.Join(root, "lib/modules"))

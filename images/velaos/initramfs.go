@@ -31,7 +31,7 @@ func assembleInitramfs(dir, root, kver, busybox, ignition string, r Recipe) erro
 		return err
 	}
 	scripts := map[string]string{"init": "init", "etc/vela/udhcpc.script": "udhcpc.script",
-		"usr/libexec/vela/sysroot-exec": "sysroot-exec"}
+		"usr/libexec/vela/sysroot-exec": "sysroot-exec", "usr/libexec/vela/disk.sh": "disk.sh"}
 	for dst, src := range scripts {
 		b, err := files.ReadFile("files/initramfs/" + src)
 		if err != nil {

@@ -47,7 +47,7 @@ type Recipe struct {
 // DefaultRecipe is vela-os as shipped.
 func DefaultRecipe() Recipe {
 	return Recipe{
-		Format:         1,
+		Format:         2, // 2: the initramfs in the root image, install to disk
 		Suite:          debroot.DefaultSuite,
 		Mirror:         debroot.DefaultMirror,
 		SecurityMirror: debroot.DefaultSecurityMirror,
@@ -56,6 +56,8 @@ func DefaultRecipe() Recipe {
 			"iproute2", "iptables", "ca-certificates", "curl", "openssh-server", "chrony",
 			"docker.io", "libvirt-daemon", "libvirt-daemon-driver-lxc", "libvirt-daemon-system",
 			"passwd", "e2fsprogs", "less", "sudo",
+			// Install to disk (files/initramfs/disk.sh): sfdisk, extlinux, syslinux's MBR.
+			"fdisk", "extlinux", "syslinux-common",
 		},
 		Modules: []string{
 			// virtio first, in the order MACHINE-NOTES measured.
@@ -65,6 +67,8 @@ func DefaultRecipe() Recipe {
 			"e1000", "e1000e", "igb", "ixgbe", "i40e", "ice", "tg3", "bnx2", "bnx2x", "bnxt_en", "r8169", "vmxnet3",
 			// The root image.
 			"loop", "squashfs", "overlay",
+			// An installed disk (ext4 needs crc32c for its checksums).
+			"crc32c_intel", "crc32c_generic", "ext4",
 			// Disks Ignition may partition.
 			"virtio_blk", "virtio_scsi", "sd_mod", "ahci", "nvme",
 		},

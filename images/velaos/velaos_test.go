@@ -134,7 +134,7 @@ kernel/drivers/gpu/drm.ko:
 
 // TestScriptsParse checks the embedded shell scripts with sh -n.
 func TestScriptsParse(t *testing.T) {
-	for _, p := range []string{"files/initramfs/init", "files/initramfs/udhcpc.script", "files/initramfs/sysroot-exec", "files/rootfs/usr/lib/vela/report-booted"} {
+	for _, p := range []string{"files/initramfs/init", "files/initramfs/udhcpc.script", "files/initramfs/sysroot-exec", "files/initramfs/disk.sh", "files/rootfs/usr/lib/vela/report-booted"} {
 		if out, err := exec.Command("sh", "-n", p).CombinedOutput(); err != nil {
 			t.Errorf("%s: %v\n%s", p, err, out)
 		}
@@ -164,5 +164,27 @@ func TestSysrootExecRewritesRoot(t *testing.T) {
 	want := "chroot=" + root + " cmd=/usr/sbin/useradd\narg=--root\narg=/\narg=--comment\narg=two words\narg=core\n"
 	if diff := cmp.Diff(want, string(out)); diff != "" {
 		t.Errorf("sysroot-exec (-want +got):\n%s", diff)
+	}
+}
+
+// TestDiskHelpers runs the pure functions of the initramfs's disk.sh.
+func TestDiskHelpers(t *testing.T) {
+	for _, tt := range []struct{ call, want string }{
+		{"part_dev /dev/sda 1", "/dev/sda1"},
+		{"part_dev /dev/vda 2", "/dev/vda2"},
+		{"part_dev /dev/nvme0n1 2", "/dev/nvme0n1p2"},
+		{"part_dev /dev/mmcblk0 1", "/dev/mmcblk0p1"},
+		{`disk_cmdline "BOOT_IMAGE=x initrd=initramfs console=ttyS0,115200n8 net.ifnames=0 vela.rootfs=http://s/r vela.rootfs_sha256=ab ignition.config.url=http://s/i?token=t vela.report=http://s/report/m?token=t vela.install_dev=/dev/sda ignition.firstboot quiet"`,
+			"console=ttyS0,115200n8 net.ifnames=0 vela.report=http://s/report/m?token=t quiet vela.root_dev=LABEL=VELA-OS"},
+		{`disk_cmdline "vela.root_dev=LABEL=VELA-OS console=tty0"`, "console=tty0 vela.root_dev=LABEL=VELA-OS"},
+	} {
+		out, err := exec.Command("sh", "-c", ". files/initramfs/disk.sh; "+tt.call).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s: %v\n%s", tt.call, err, out)
+			continue
+		}
+		if got := strings.TrimSpace(string(out)); got != tt.want {
+			t.Errorf("%s = %q, want %q", tt.call, got, tt.want)
+		}
 	}
 }

@@ -109,7 +109,7 @@ type Machine struct {
 	UUID    string `yaml:"uuid" json:"uuid,omitempty" jsonschema_description:"SMBIOS system UUID."`
 	Role    string `yaml:"role" json:"role" jsonschema:"required,enum=member,enum=hypervisor,enum=both" jsonschema_description:"member runs the control plane; hypervisor hosts tenant nodes; both does both."`
 	Address string `yaml:"address" json:"address,omitempty" jsonschema_description:"Static IPv4 address in the boot subnet, or dhcp (default)."`
-	Disk    string `yaml:"disk" json:"disk,omitempty" jsonschema_description:"Install disk such as /dev/sda; empty runs live from RAM (diskless)."`
+	Disk    string `yaml:"disk" json:"disk,omitempty" jsonschema_description:"Install disk, a kernel name such as /dev/sda or /dev/nvme0n1 (vela-os: whole disk repartitioned, labels VELA-OS/VELA-STATE; a disk holding data Vela did not write is refused, never wiped); empty runs live from RAM (diskless)."`
 	// DataDisk holds a hypervisor's node disks.
 	DataDisk string `yaml:"data_disk" json:"data_disk,omitempty" jsonschema_description:"Hypervisors: block device for the tenant nodes' disks, such as /dev/sdb. Formatted (ext4, label vela-nodes) at first boot only if it holds no filesystem, then mounted at /var/lib/vela/agent. Without it node disks live on the root filesystem (RAM on a live machine). The lab gives each VM one (/dev/vda)."`
 }

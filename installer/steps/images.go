@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vela-appliance/vela/images"
+	"github.com/vela-appliance/vela/images/libvirtimg"
 	"github.com/vela-appliance/vela/images/nodeimage"
 	"github.com/vela-appliance/vela/images/store"
 	"github.com/vela-appliance/vela/images/velaos"
@@ -18,7 +19,8 @@ import (
 // the image store: vela-os is built (or found by its recipe hash, a no-op),
 // Fedora CoreOS must have been imported, a custom image is served from the
 // paths in the config (preflight checked they exist). With hypervisors in
-// the config, the node image is built (or found) and packed for them too.
+// the config, the node image is built (or found) and packed for them too,
+// and with Fedora CoreOS also the libvirtd container image they load.
 func (e *Env) prepareImages(ctx context.Context, _ plan.Step, r run.Reporter) error {
 	st, err := store.New(store.Config{Dir: e.ImageDir, Logger: e.logger()})
 	if err != nil {
@@ -54,6 +56,15 @@ func (e *Env) prepareImages(ctx context.Context, _ plan.Step, r run.Reporter) er
 		return run.Failf("see the error above, then run again", "%v", err)
 	}
 	r.Logf("node image packed for the hypervisors: %s", packed)
+	if e.Config.OS.Image == config.ImageFCOS {
+		// Fedora CoreOS hypervisors run libvirtd from this container image.
+		res, err := libvirtimg.New(libvirtimg.Config{Store: st, CacheDir: e.imageCache(), Recipe: libvirtimg.DefaultRecipe(),
+			Logger: e.logger(), Progress: progress(r)}).Build(ctx)
+		if err != nil {
+			return run.Failf("see the error above; a rerun resumes the build from its cache", "building the libvirtd container image: %v", err)
+		}
+		logBuild(r, "libvirtd container image", res.Manifest.Version, res.Cached, res.Took)
+	}
 	return nil
 }
 

@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/vela-appliance/vela/images/libvirtimg"
+	"github.com/vela-appliance/vela/images/nodeimage"
 	"github.com/vela-appliance/vela/installer/config"
 	"github.com/vela-appliance/vela/pxe"
 	"github.com/vela-appliance/vela/pxe/dhcp"
@@ -215,8 +217,13 @@ func imageFiles(cfg Config) (map[string]httpboot.Image, error) {
 	out := map[string]httpboot.Image{o.Image: img}
 	// The node image packed for hypervisors, when the installer made it:
 	// Ignition fetches it from /images/node/rootfs.
-	if p := filepath.Join(cfg.ImagesDir, "node", "current", "rootfs.squashfs"); fileIsRegular(p) {
+	if p := filepath.Join(cfg.ImagesDir, "node", "current", nodeimage.Packed); fileIsRegular(p) {
 		out["node"] = httpboot.Image{Rootfs: p}
+	}
+	// The libvirtd container image Fedora CoreOS hypervisors podman-load:
+	// /images/libvirtd/rootfs (a docker-archive tarball).
+	if p := filepath.Join(cfg.ImagesDir, libvirtimg.Image, "current", libvirtimg.Artifact); o.Image == config.ImageFCOS && fileIsRegular(p) {
+		out[libvirtimg.Image] = httpboot.Image{Rootfs: p}
 	}
 	return out, nil
 }

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/vela-appliance/vela/images/idmap"
 )
 
 //go:embed init.sh
@@ -118,6 +120,9 @@ func (m *Manager) Prepare(ctx context.Context, s Spec, tls TLS) (string, error) 
 	lower := m.cfg.Image
 	if s.Privileged {
 		owner = 0
+		if idmap.ShiftedBy(lower) != 0 {
+			return "", fmt.Errorf("node %q is privileged, but the node image %s is packed for unprivileged nodes (owned by uid %d and up); run the agent with --image pointing to an unshifted node image tree (`vela images build node` makes one)", s.Name, lower, idmap.ShiftedBy(lower))
+		}
 	} else {
 		var err error
 		if lower, err = m.shiftedImage(ctx); err != nil {

@@ -4,15 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"github.com/vela-appliance/vela/images/idmap"
 )
 
-// shiftedImage returns a copy of the node image owned by the unprivileged
-// nodes' id range (uid/gid + IDMapBase), made once per image and shared
-// read-only by every unprivileged node as its overlay lower layer.
+// shiftedImage returns the node image owned by the unprivileged nodes' id
+// range (uid/gid + IDMapBase), shared read-only by every unprivileged node
+// as its overlay lower layer: the image itself when it was packed shifted
+// (what hypervisors get from the boot server), else a copy made once.
 //
 // The copy lives in the state dir (the node disk store), not beside the
 // image: on vela-os the image is a read-only squashfs under a RAM-backed
@@ -22,6 +23,9 @@ import (
 // carries the image's path and its root's modification time, so a new
 // image version mounted at the same path gets a new copy.
 func (m *Manager) shiftedImage(ctx context.Context) (string, error) {
+	if idmap.ShiftedBy(m.cfg.Image) == IDMapBase {
+		return m.cfg.Image, nil // packed already shifted (images/nodeimage.Pack)
+	}
 	m.shiftMu.Lock()
 	defer m.shiftMu.Unlock()
 	st, err := os.Stat(m.cfg.Image)
@@ -44,7 +48,7 @@ func (m *Manager) shiftedImage(ctx context.Context) (string, error) {
 	if err := run(ctx, "cp", "-a", m.cfg.Image, tmp); err != nil {
 		return "", fmt.Errorf("copy node image for unprivileged nodes: %w", err)
 	}
-	if err := shiftTree(tmp, IDMapBase); err != nil {
+	if err := idmap.Shift(tmp, IDMapBase); err != nil {
 		return "", fmt.Errorf("shift node image ownership: %w", err)
 	}
 	_ = os.RemoveAll(dst)
@@ -52,29 +56,4 @@ func (m *Manager) shiftedImage(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return dst, os.WriteFile(done, nil, 0o600)
-}
-
-// shiftTree adds base to the owner and group of every file under root,
-// keeping set-id bits (chown clears them).
-func shiftTree(root string, base int) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		if int(st.Uid) >= base {
-			return nil
-		}
-		if err := os.Lchown(p, int(st.Uid)+base, int(st.Gid)+base); err != nil {
-			return err
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			return nil
-		}
-		return os.Chmod(p, fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
-	})
 }

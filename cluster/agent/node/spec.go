@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+
+	"github.com/vela-appliance/vela/images/idmap"
 )
 
 // Defaults of a node, from the product definition.
@@ -14,7 +16,7 @@ const (
 	DefaultDiskBytes   = 20_000_000_000
 	// IDMapBase is the first host uid/gid of an unprivileged node's user
 	// namespace; IDMapCount ids are mapped.
-	IDMapBase  = 100000
+	IDMapBase  = idmap.Base
 	IDMapCount = 65536
 	// DockerPort is where the node's dockerd listens with TLS.
 	DockerPort = 2376
