@@ -111,18 +111,22 @@ func testAcrossHypervisors(t *testing.T, ctx context.Context, admin *client.Clie
 	case <-time.After(5 * time.Second):
 		t.Fatal("hv-peer's listener saw no connection")
 	}
-	listenIn(t, nodeNS, ":9101") // a tenant service inside cp-n1
+	listenIn(t, nodeNS, ":9101") // a service the tenant publishes on cp-n1
+	listenIn(t, nodeNS, ":2377") // cp-n1 as a Swarm manager
 	for _, c := range []struct {
-		src  string
-		want bool
-		who  string
+		src              string
+		swarm, published bool
+		who              string
 	}{
-		{"10.237.2.10", true, "acme's node on hv-peer"},
-		{"10.235.2.10", false, "tenant other's node on hv-peer"},
-		{"10.236.0.2", false, "hv-peer itself (not a tenant subnet)"},
+		{"10.237.2.10", true, true, "acme's node on hv-peer"},
+		{"10.235.2.10", false, true, "tenant other's node on hv-peer"},
+		{"10.236.0.2", false, true, "hv-peer itself (not a tenant subnet)"},
 	} {
-		if got := dialFromSrc(peer, c.src, nodeIP+":9101"); got != c.want {
-			t.Errorf("%s (%s) reaching cp-n1:9101: %v, want %v", c.who, c.src, got, c.want)
+		if got := dialFromSrc(peer, c.src, nodeIP+":2377"); got != c.swarm {
+			t.Errorf("%s (%s) reaching cp-n1's Swarm port 2377: %v, want %v", c.who, c.src, got, c.swarm)
+		}
+		if got := dialFromSrc(peer, c.src, nodeIP+":9101"); got != c.published {
+			t.Errorf("%s (%s) reaching cp-n1's published port 9101: %v, want %v", c.who, c.src, got, c.published)
 		}
 	}
 }

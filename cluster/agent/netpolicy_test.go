@@ -74,7 +74,8 @@ func dialFrom(nsPath, addr string) bool {
 // testOutside checks the documented policy between a node and "the
 // outside", played by a network namespace the test makes behind a veth on
 // the hypervisor: nodes reach out (masqueraded as the hypervisor); the
-// outside reaches a node's dockerd port and nothing else.
+// outside reaches a node's dockerd port and what the tenant publishes, not
+// the Swarm's ports.
 func testOutside(t *testing.T, ctx context.Context, nodePID int, nodeIP string) {
 	ns := fmt.Sprintf("vela-out-%d", os.Getpid()%100000)
 	run := func(args ...string) {
@@ -112,12 +113,16 @@ func testOutside(t *testing.T, ctx context.Context, nodePID int, nodeIP string) 
 		t.Fatal("the outside listener saw no connection")
 	}
 
-	listenIn(t, node, ":9001") // a tenant service listening inside the node
+	listenIn(t, node, ":9001") // a tenant service published on the node
+	listenIn(t, node, ":2377") // what a Swarm manager listens on
 	if !dialFrom(outside, nodeIP+":2376") {
 		t.Error("the outside cannot reach the node's dockerd port 2376")
 	}
-	if dialFrom(outside, nodeIP+":9001") {
-		t.Error("the outside reached port 9001 of a node: only 2376 and replies may come in")
+	if !dialFrom(outside, nodeIP+":9001") {
+		t.Error("the outside cannot reach a port the tenant publishes (9001)")
+	}
+	if dialFrom(outside, nodeIP+":2377") {
+		t.Error("the outside reached the node's Swarm manager port 2377")
 	}
 	if !dialFrom(node, "127.0.0.1:9001") {
 		t.Error("the test's listener inside the node does not answer locally")

@@ -61,15 +61,25 @@ func EnsureNetwork(ctx context.Context, n TenantNet) (string, error) {
 		{"-i", br, "-o", BridgePrefix + "+", "-j", "DROP"},
 		{"-i", br, "-o", br, "-j", "ACCEPT"},
 	}
+	// From outside, a node is a host of its own (as in the service we
+	// model): its dockerd's TLS port and whatever the tenant publishes
+	// are reachable; the Swarm's control and data ports and a plain
+	// dockerd port never are (only the tenant's own nodes, accepted above
+	// and in VELA-ROUTES, reach those).
 	rules := [][]string{
 		{"-i", br, "-j", "ACCEPT"},
 		{"-o", br, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"},
 		{"-o", br, "-p", "tcp", "--dport", fmt.Sprint(DockerPort), "-j", "ACCEPT"},
-		{"-o", br, "-j", "DROP"},
 	}
+	for _, p := range SwarmPorts {
+		rules = append(rules, []string{"-o", br, "-p", p.Proto, "--dport", fmt.Sprint(p.Port), "-j", "DROP"})
+	}
+	rules = append(rules, []string{"-o", br, "-j", "ACCEPT"})
 	if err := ensureChain(ctx); err != nil {
 		return "", err
 	}
+	// Hypervisors set up before published ports were let in dropped the rest.
+	_ = exec.CommandContext(ctx, "iptables", "-w", "-D", Chain, "-o", br, "-j", "DROP").Run()
 	for _, r := range top {
 		if err := ensureRuleAt(ctx, Chain, r); err != nil {
 			return "", fmt.Errorf("tenant %q: %w", n.Tenant, err)
@@ -133,6 +143,13 @@ func ensureChain(ctx context.Context) error {
 	}
 	return nil
 }
+
+// SwarmPorts are the ports no one but the tenant's own nodes may reach:
+// plain dockerd, Swarm's managers, gossip and overlay data.
+var SwarmPorts = []struct {
+	Proto string
+	Port  int
+}{{"tcp", 2375}, {"tcp", 2377}, {"tcp", 7946}, {"udp", 7946}, {"udp", 4789}}
 
 func ensureRule(ctx context.Context, table, chain string, rule []string) error {
 	if exec.CommandContext(ctx, "iptables", append([]string{"-w", "-t", table, "-C", chain}, rule...)...).Run() == nil {
