@@ -30,9 +30,10 @@ vet: ## go vet and gofmt
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w on these"; exit 1; }
 	go vet ./...
 
-test: deps build vet ## run every test (unit, integration, brief fuzzing), as CI does
+test: deps build vet ## run every test (unit, integration, brief fuzzing, the lab end to end), as CI does
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory e2e
 
 e2e: deps ## the whole appliance end to end: `vela install` of examples/lab.yaml, checks, a VM killed, `vela lab down` (~10 min, TCG)
 	go test -tags e2e -count=1 -timeout 35m -run '^TestLabEndToEnd$$' -v ./installer/lab/
