@@ -29,7 +29,11 @@ type Config struct {
 	// Cert is presented as a client certificate (members, agents).
 	Cert *tls.Certificate
 	// Retry, when above zero, retries 503 answers (no leader, leadership
-	// moving) honouring Retry-After, for at most this long.
+	// moving) honouring Retry-After, for at most this long: reads and
+	// idempotent writes (PUT, DELETE) always, a POST only when the server
+	// says nothing was proposed (not_applied): one whose commit was cut
+	// short may have been applied, and sending it again could, say, grow
+	// a cluster twice.
 	Retry   time.Duration
 	Timeout time.Duration
 }
@@ -154,7 +158,8 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	for {
 		err := c.once(ctx, method, path, body, out)
 		var e *Error
-		if c.cfg.Retry <= 0 || !errors.As(err, &e) || e.Status != http.StatusServiceUnavailable || time.Now().Add(e.RetryAfter).After(deadline) {
+		if c.cfg.Retry <= 0 || !errors.As(err, &e) || e.Status != http.StatusServiceUnavailable || time.Now().Add(e.RetryAfter).After(deadline) ||
+			(method == http.MethodPost && !e.NotApplied) {
 			return err
 		}
 		t := time.NewTimer(e.RetryAfter)

@@ -22,26 +22,6 @@ type member struct {
 	err  error
 }
 
-// staleJoin is how long a node may stay "pending" in its Swarm join before
-// the controller makes it leave and join again (a manager's join on an
-// emulated or loaded machine takes longer than the call that asked it).
-const staleJoin = 2 * time.Minute
-
-// pendingFor returns how long the node has been seen pending (0 when not).
-func (c *Controller) pendingFor(name string, pending bool) time.Duration {
-	if !pending {
-		delete(c.pending, name)
-		return 0
-	}
-	now := c.cfg.Now()
-	since, ok := c.pending[name]
-	if !ok {
-		c.pending[name] = now
-		return 0
-	}
-	return now.Sub(since)
-}
-
 // infoTimeout bounds the first call to each node in a pass, so a dead
 // node costs seconds, not the whole engine timeout.
 const infoTimeout = 5 * time.Second
@@ -186,62 +166,6 @@ func (c *Controller) formAndCheck(ctx context.Context, cl fsm.Cluster, live []fs
 	return st
 }
 
-// chooseInit returns the node a new cluster's Swarm is to be initialised
-// on, recorded in the replicated state before any init: a controller on a
-// new leader (while the old one's is still stopping) then inits the same
-// node or joins its swarm, never a second swarm. It returns "" once the
-// cluster has a swarm (a rebuild recovers from a survivor), and a status
-// to report instead when it must wait.
-func (c *Controller) chooseInit(ctx context.Context, cl fsm.Cluster, live []fsm.Node, up []*member, st *status) (string, *status) {
-	if cl.SwarmID != "" {
-		return "", nil
-	}
-	if cl.SwarmInit != "" && slices.ContainsFunc(live, func(n fsm.Node) bool { return n.Name == cl.SwarmInit }) {
-		if !slices.ContainsFunc(up, func(m *member) bool { return m.node.Name == cl.SwarmInit }) {
-			return "", c.soft(cl, st, fmt.Sprintf("node %s, chosen to start the Swarm, does not answer", cl.SwarmInit),
-				fmt.Sprintf("wait for it; if its hypervisor is lost, replace it: `vela cluster resize %s --nodes %d --remove %s`", cl.Name, cl.Nodes, cl.SwarmInit))
-		}
-		return cl.SwarmInit, nil
-	}
-	pick := up[0].node.Name
-	for _, m := range up[1:] {
-		pick = min(pick, m.node.Name)
-	}
-	rec := st.ClusterStatus
-	rec.SwarmInit = pick
-	if err := c.propose(ctx, fsm.TypeClusterStatus, fsm.SetClusterStatus{Meta: c.meta(), Key: cl.Key(), Generation: cl.Generation,
-		State: c.progress(cl), Status: rec, SwarmInitWas: cl.SwarmInit}); err != nil {
-		return "", c.soft(cl, st, fmt.Sprintf("recording node %s as the one to start the Swarm: %v", pick, err), "")
-	}
-	st.SwarmInit = pick
-	c.log.Info("swarm init node chosen", "cluster", cl.Key(), "node", pick)
-	return pick, nil
-}
-
-// restoreLabels puts the labels a rebuild saved back on the nodes that
-// joined again (a new Swarm node has none: a stack placed by label would
-// stay pending). A node not back yet keeps its labels for the next pass.
-func (c *Controller) restoreLabels(ctx context.Context, cl fsm.Cluster, leader *member, list []swarm.Node) {
-	saved := c.relabel[cl.Key()]
-	for _, sn := range list {
-		labels, ok := saved[swarmAddr(sn)]
-		if !ok || sn.Status.State != "ready" {
-			continue
-		}
-		if len(sn.Spec.Labels) == 0 {
-			if err := leader.eng.SetLabels(ctx, sn.ID, labels); err != nil {
-				c.log.Warn("restore swarm node labels after a rebuild", "cluster", cl.Key(), "addr", swarmAddr(sn), "err", err)
-				continue
-			}
-			c.log.Info("swarm node labels restored after a rebuild", "cluster", cl.Key(), "addr", swarmAddr(sn), "labels", labels)
-		}
-		delete(saved, swarmAddr(sn))
-	}
-	if len(saved) == 0 {
-		delete(c.relabel, cl.Key())
-	}
-}
-
 // promote makes workers managers until the swarm has ManagersFor(n) (a
 // swarm grown from 2 to 3 nodes would otherwise keep 2 managers).
 func (c *Controller) promote(ctx context.Context, cl fsm.Cluster, leader *member, list []swarm.Node, n int) []swarm.Node {
@@ -373,59 +297,6 @@ func (c *Controller) removeNode(ctx context.Context, cl fsm.Cluster, n fsm.Node,
 	}
 	c.log.Info("node removed on request", "cluster", cl.Key(), "node", n.Name)
 	return "", nil
-}
-
-// rebuild recovers a swarm that lost its managers: the first node that
-// still holds swarm state as a manager re-creates the control layer with
-// --force-new-cluster (services, networks and volumes are kept); the other
-// nodes leave, and Form joins them back.
-func (c *Controller) rebuild(ctx context.Context, cl fsm.Cluster, up []*member) error {
-	var survivor *member
-	for _, m := range up {
-		if m.info.Swarm.ClusterID() != "" && m.info.Swarm.ControlAvailable {
-			survivor = m
-			break
-		}
-	}
-	if survivor == nil {
-		c.log.Info("rebuild: no node kept manager state; forming a new swarm", "cluster", cl.Key())
-		for _, m := range up {
-			if m.info.Swarm.LocalNodeState != "inactive" {
-				_ = m.eng.Leave(ctx, true)
-			}
-		}
-		return nil
-	}
-	if list, err := survivor.eng.Nodes(ctx); err == nil {
-		labels := map[string]map[string]string{}
-		for _, sn := range list {
-			if len(sn.Spec.Labels) > 0 && swarmAddr(sn) != survivor.ip {
-				labels[swarmAddr(sn)] = sn.Spec.Labels
-			}
-		}
-		if len(labels) > 0 {
-			c.relabel[cl.Key()] = labels
-		}
-	}
-	if _, err := survivor.eng.Init(ctx, swarm.InitRequest{ListenAddr: "0.0.0.0:" + swarm.ManagerPort, AdvertiseAddr: survivor.ip, ForceNewCluster: true}); err != nil {
-		return fmt.Errorf("node %s: swarm init --force-new-cluster: %w", survivor.node.Name, err)
-	}
-	for _, m := range up {
-		if m != survivor && m.info.Swarm.LocalNodeState != "inactive" {
-			if err := m.eng.Leave(ctx, true); err != nil {
-				return fmt.Errorf("node %s: leave the old swarm: %w", m.node.Name, err)
-			}
-		}
-	}
-	if list, err := survivor.eng.Nodes(ctx); err == nil {
-		for _, sn := range list {
-			if swarmAddr(sn) != survivor.ip {
-				_ = survivor.eng.RemoveNode(ctx, sn.ID, true)
-			}
-		}
-	}
-	c.log.Info("swarm rebuilt", "cluster", cl.Key(), "survivor", survivor.node.Name)
-	return nil
 }
 
 func short(id string) string {
