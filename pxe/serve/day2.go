@@ -1,10 +1,8 @@
 package serve
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -79,15 +77,8 @@ func BootImage(imagesDir, image, tftpRoot string) (*ignition.BootImage, error) {
 	return &bi, nil
 }
 
+// hashFile is the hex sha256 of a file (the store's hash, without progress).
 func hashFile(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hashing %s: %w", p, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	sum, _, err := store.HashFile(context.Background(), p, nil)
+	return sum, err
 }
