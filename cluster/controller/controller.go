@@ -76,8 +76,9 @@ type Controller struct {
 	mu      sync.Mutex
 	engines map[string]Engine // node name + CA fingerprint
 	// strikes counts consecutive passes that failed to talk to a cluster's
-	// engines; kept in memory (a new leader starts from zero).
-	strikes map[string]int
+	// engines, and since when; kept in memory (a new leader starts from
+	// zero).
+	strikes map[string]strike
 	// relabel holds, per cluster being rebuilt, the Swarm labels of the
 	// nodes that leave and join again (by address), to put back on their
 	// new Swarm node entries (pass goroutine only).
@@ -89,8 +90,20 @@ type Controller struct {
 	evaluated map[string]time.Time
 }
 
-// Strikes before a failure to reach or form a swarm shows as error.
-const maxStrikes = 3
+// A failure to reach or form a swarm shows as error once it happened in
+// maxStrikes passes in a row over at least softGrace: a swarm that lost a
+// manager answers no manager call while it elects a new leader (10-20 s
+// under load), and a burst of passes must not call that an error.
+const (
+	maxStrikes = 3
+	softGrace  = time.Minute
+)
+
+// strike is a cluster's run of failed passes.
+type strike struct {
+	n     int
+	since time.Time
+}
 
 // New checks cfg and fills defaults.
 func New(cfg Config) (*Controller, error) {
@@ -124,7 +137,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Actor == "" {
 		cfg.Actor = "controller"
 	}
-	c := &Controller{cfg: cfg, log: cfg.Logger.With("component", "controller"), wake: make(chan struct{}, 1), engines: map[string]Engine{}, strikes: map[string]int{}, relabel: map[string]map[string]map[string]string{}, pending: map[string]time.Time{}, evaluated: map[string]time.Time{}}
+	c := &Controller{cfg: cfg, log: cfg.Logger.With("component", "controller"), wake: make(chan struct{}, 1), engines: map[string]Engine{}, strikes: map[string]strike{}, relabel: map[string]map[string]map[string]string{}, pending: map[string]time.Time{}, evaluated: map[string]time.Time{}}
 	if c.cfg.Engines == nil {
 		c.cfg.Engines = c.tlsEngine
 	}

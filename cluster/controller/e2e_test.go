@@ -39,7 +39,6 @@ func serveAPI(t *testing.T, p *plane) (*client.Client, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.onApply(srv.Notify)
 	hs := httptest.NewUnstartedServer(srv.Handler())
 	hs.TLS = pki.APIServerTLS(pool, cert)
 	hs.StartTLS()

@@ -86,11 +86,18 @@ func (c *Controller) base(cl fsm.Cluster) *status {
 }
 
 // soft reports a failure that may be transient (an engine call that timed
-// out, a join that raced): the cluster keeps its state with the reason
-// until it happened maxStrikes passes in a row, then shows error.
+// out, a join that raced, a swarm electing a leader): the cluster keeps its
+// state with the reason until it happened maxStrikes passes in a row over
+// softGrace, then shows error.
 func (c *Controller) soft(cl fsm.Cluster, st *status, reason, next string) *status {
-	c.strikes[cl.Key()]++
-	if c.strikes[cl.Key()] >= maxStrikes {
+	now := c.cfg.Now()
+	s := c.strikes[cl.Key()]
+	if s.n == 0 {
+		s.since = now
+	}
+	s.n++
+	c.strikes[cl.Key()] = s
+	if s.n >= maxStrikes && now.Sub(s.since) >= softGrace {
 		return c.failed(st, reason, next)
 	}
 	if cl.State != fsm.ClusterActive {

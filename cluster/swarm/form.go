@@ -93,10 +93,10 @@ func Form(ctx context.Context, members []Member) (Result, error) {
 	res.ClusterID = clusterID
 
 	leader := -1
-	managers := 0
+	var managerAddrs []string
 	for i, info := range infos {
 		if info.Swarm.ClusterID() == clusterID && info.Swarm.ControlAvailable {
-			managers++
+			managerAddrs = append(managerAddrs, members[i].Addr)
 			if leader < 0 {
 				leader = i
 			}
@@ -105,51 +105,25 @@ func Form(ctx context.Context, members []Member) (Result, error) {
 	if leader < 0 {
 		return Result{}, fmt.Errorf("swarm %s has no reachable manager among the nodes; rebuild the cluster", short(clusterID))
 	}
-	sw, err := members[leader].Engine.Inspect(ctx)
-	if err != nil {
-		return Result{}, fmt.Errorf("node %s: reading join tokens: %w", members[leader].Name, err)
-	}
-	remote := net.JoinHostPort(members[leader].Addr, ManagerPort)
-	want := ManagersFor(len(members))
-	var managerAddrs []string
-	for i, info := range infos {
-		if info.Swarm.ClusterID() == clusterID && info.Swarm.ControlAvailable {
-			managerAddrs = append(managerAddrs, members[i].Addr)
-		}
-	}
+	var joiners []int
 	for i, m := range members {
 		info := infos[i]
-		if info.Swarm.ClusterID() == clusterID && info.Swarm.LocalNodeState == "active" {
-			continue
-		}
-		if info.Swarm.WorkerOf(managerAddrs) {
-			continue // a worker already in this swarm (its info has no cluster ID)
-		}
-		if info.Swarm.LocalNodeState == "pending" && !m.StalePending {
+		switch {
+		case info.Swarm.ClusterID() == clusterID && info.Swarm.LocalNodeState == "active":
+		case info.Swarm.WorkerOf(managerAddrs): // a worker already in this swarm (its info has no cluster ID)
+		case info.Swarm.LocalNodeState == "pending" && !m.StalePending:
 			res.Joining = append(res.Joining, m.Name)
-			continue
+		default:
+			joiners = append(joiners, i)
 		}
-		if st := info.Swarm.LocalNodeState; st == "pending" || st == "error" {
-			// A join that never completed: start it again cleanly.
-			if err := m.Engine.Leave(ctx, true); err != nil {
-				return Result{}, fmt.Errorf("node %s: leaving a half-joined swarm: %w", m.Name, err)
-			}
+	}
+	if len(joiners) > 0 {
+		// Join tokens only when someone joins: while the swarm elects a
+		// new leader (a manager was lost) every manager call fails, and a
+		// swarm with all its nodes must not look broken for that.
+		if err := join(ctx, members, infos, joiners, leader, len(managerAddrs), &res); err != nil {
+			return res, err
 		}
-		token, role := sw.JoinTokens.Worker, "worker"
-		if managers < want {
-			token, role = sw.JoinTokens.Manager, "manager"
-		}
-		err := m.Engine.Join(ctx, JoinRequest{ListenAddr: "0.0.0.0:" + ManagerPort, AdvertiseAddr: m.Addr,
-			RemoteAddrs: []string{remote}, JoinToken: token})
-		if err != nil {
-			return res, fmt.Errorf("node %s: joining swarm %s as %s via %s: %w", m.Name, short(clusterID), role, remote, err)
-		}
-		if role == "manager" {
-			managers++
-			infos[i].Swarm.ControlAvailable = true
-		}
-		infos[i].Swarm.LocalNodeState = "active"
-		res.Changed = append(res.Changed, fmt.Sprintf("%s joined as %s", m.Name, role))
 	}
 	for i, m := range members {
 		if infos[i].Swarm.ControlAvailable {
@@ -159,6 +133,43 @@ func Form(ctx context.Context, members []Member) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// join joins members[joiners] to the swarm whose reachable manager is
+// members[leader], as managers until ManagersFor(len(members)), then as
+// workers; it updates infos and res as it goes.
+func join(ctx context.Context, members []Member, infos []Info, joiners []int, leader, managers int, res *Result) error {
+	sw, err := members[leader].Engine.Inspect(ctx)
+	if err != nil {
+		return fmt.Errorf("node %s: reading join tokens: %w", members[leader].Name, err)
+	}
+	remote := net.JoinHostPort(members[leader].Addr, ManagerPort)
+	want := ManagersFor(len(members))
+	for _, i := range joiners {
+		m := members[i]
+		if st := infos[i].Swarm.LocalNodeState; st == "pending" || st == "error" {
+			// A join that never completed: start it again cleanly.
+			if err := m.Engine.Leave(ctx, true); err != nil {
+				return fmt.Errorf("node %s: leaving a half-joined swarm: %w", m.Name, err)
+			}
+		}
+		token, role := sw.JoinTokens.Worker, "worker"
+		if managers < want {
+			token, role = sw.JoinTokens.Manager, "manager"
+		}
+		err := m.Engine.Join(ctx, JoinRequest{ListenAddr: "0.0.0.0:" + ManagerPort, AdvertiseAddr: m.Addr,
+			RemoteAddrs: []string{remote}, JoinToken: token})
+		if err != nil {
+			return fmt.Errorf("node %s: joining swarm %s as %s via %s: %w", m.Name, short(sw.ID), role, remote, err)
+		}
+		if role == "manager" {
+			managers++
+			infos[i].Swarm.ControlAvailable = true
+		}
+		infos[i].Swarm.LocalNodeState = "active"
+		res.Changed = append(res.Changed, fmt.Sprintf("%s joined as %s", m.Name, role))
+	}
+	return nil
 }
 
 // existingSwarm returns the ID of the one swarm the members are in, "" when

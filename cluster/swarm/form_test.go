@@ -134,3 +134,32 @@ func TestFormInitOnMarkedMemberAdoptsRace(t *testing.T) {
 		t.Errorf("changed %v: the init was the other controller's", res.Changed)
 	}
 }
+
+// A swarm electing a new leader (one of three managers lost) answers no
+// manager call; Form of the members left has nothing to do and must not
+// fail for it, while a member that needs to join still waits for a leader.
+func TestFormWhileSwarmElectsLeader(t *testing.T) {
+	w := &swarmfake.World{}
+	ms, es := members(w, "a", "b", "c", "d")
+	if _, err := swarm.Form(context.Background(), ms[:3]); err != nil {
+		t.Fatal(err)
+	}
+	w.Calls()
+	es[2].SetDown(true)
+	w.SetLeaderless(true)
+	res, err := swarm.Form(context.Background(), ms[:2])
+	if err != nil || len(res.Changed) != 0 || len(w.Calls()) != 0 {
+		t.Fatalf("Form of a complete swarm without a leader: %v, %+v", err, res)
+	}
+	if diff := cmp.Diff([]string{"a", "b"}, res.Managers); diff != "" {
+		t.Error(diff)
+	}
+	_, err = swarm.Form(context.Background(), []swarm.Member{ms[0], ms[1], ms[3]})
+	if err == nil || !strings.Contains(err.Error(), "reading join tokens") || !strings.Contains(err.Error(), "does not have a leader") {
+		t.Fatalf("a join while the swarm has no leader: %v", err)
+	}
+	w.SetLeaderless(false)
+	if _, err := swarm.Form(context.Background(), []swarm.Member{ms[0], ms[1], ms[3]}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -25,7 +25,17 @@ type World struct {
 	// BeforeInit, when set, runs (without the world's lock) before an
 	// Init takes effect: a test interleaves another actor there.
 	BeforeInit func(name string)
+	// leaderless: the swarms are electing a leader; calls only a leader
+	// answers (Inspect, Nodes) fail as a real engine's do.
+	leaderless bool
 }
+
+// errNoLeader is what a manager answers while its swarm has no leader.
+var errNoLeader = errors.New("rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online.")
+
+// SetLeaderless makes every swarm lack a leader (a manager was lost and
+// the rest are electing one), or have one again.
+func (w *World) SetLeaderless(on bool) { w.mu.Lock(); w.leaderless = on; w.mu.Unlock() }
 
 // Engine is one node's fake Docker engine.
 type Engine struct {
@@ -150,6 +160,9 @@ func (e *Engine) Inspect(context.Context) (swarm.Swarm, error) {
 	if !e.manager {
 		return swarm.Swarm{}, errors.New("not a manager")
 	}
+	if e.w.leaderless {
+		return swarm.Swarm{}, errNoLeader
+	}
 	var s swarm.Swarm
 	s.ID = e.cluster
 	s.JoinTokens.Manager, s.JoinTokens.Worker = "SWMTKN-m-"+e.cluster, "SWMTKN-w-"+e.cluster
@@ -184,12 +197,16 @@ func (e *Engine) Leave(_ context.Context, force bool) error {
 	return nil
 }
 
-// Nodes lists the members of the engine's swarm (managers only), ready.
+// Nodes lists the members of the engine's swarm (managers only): ready,
+// or down (unreachable) when their engine is down.
 func (e *Engine) Nodes(context.Context) ([]swarm.Node, error) {
 	e.w.mu.Lock()
 	defer e.w.mu.Unlock()
 	if !e.manager {
 		return nil, errors.New("not a manager")
+	}
+	if e.w.leaderless {
+		return nil, errNoLeader
 	}
 	var out []swarm.Node
 	for _, o := range e.w.all {
@@ -198,12 +215,16 @@ func (e *Engine) Nodes(context.Context) ([]swarm.Node, error) {
 		}
 		var n swarm.Node
 		n.ID, n.Status.State, n.Status.Addr, n.Spec.Availability, n.Spec.Labels = o.nodeID(), "ready", o.addr, "active", o.labels
+		reach := "reachable"
+		if o.down {
+			n.Status.State, reach = "down", "unreachable"
+		}
 		if o.manager {
 			n.ManagerStatus = &struct {
 				Leader       bool   `json:"Leader"`
 				Reachability string `json:"Reachability"`
 				Addr         string `json:"Addr"`
-			}{Reachability: "reachable", Addr: o.addr + ":2377"}
+			}{Reachability: reach, Addr: o.addr + ":2377"}
 		}
 		out = append(out, n)
 	}
