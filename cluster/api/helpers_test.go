@@ -69,11 +69,7 @@ func newCluster(t testing.TB, n int, tweak func(*Config)) *testCluster {
 		id := string(rune('a' + i))
 		_, trans := raft.NewInmemTransport(raft.ServerAddress(id))
 		m := &testMember{id: id, trans: trans}
-		m.fsm = fsm.New(fsm.Config{OnApply: func(idx uint64) {
-			if m.api != nil {
-				m.api.Notify(idx)
-			}
-		}})
+		m.fsm = fsm.New(fsm.Config{})
 		m.store, err = store.Open(store.Config{DataDir: t.TempDir(), ID: id, Transport: trans, FSM: m.fsm})
 		if err != nil {
 			t.Fatal(err)

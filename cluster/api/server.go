@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -66,13 +65,9 @@ type Server struct {
 	proxy   http.Handler
 	client  *http.Client
 	metrics *metrics
-
-	mu      sync.Mutex
-	applied uint64
-	wake    chan struct{}
 }
 
-// New builds the API server. Call Notify from the FSM's OnApply hook.
+// New builds the API server.
 func New(cfg Config) (*Server, error) {
 	if cfg.Raft == nil || cfg.FSM == nil {
 		return nil, errors.New("api: Raft and FSM are required")
@@ -95,7 +90,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, wake: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger}
 	tr := &http.Transport{TLSClientConfig: cfg.ForwardTLS, MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}
 	s.client = &http.Client{Transport: tr, Timeout: 15 * time.Second}
 	s.proxy = newForwarder(s, tr)
@@ -105,41 +100,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = m
 	return s, nil
-}
-
-// Notify records that the FSM applied index (wakes linearizable readers).
-func (s *Server) Notify(index uint64) {
-	s.mu.Lock()
-	if index > s.applied {
-		s.applied = index
-		close(s.wake)
-		s.wake = make(chan struct{})
-	}
-	s.mu.Unlock()
-}
-
-// waitApplied waits until the FSM has applied idx. Commands wake it through
-// Notify; entries the FSM never sees (no-ops, configuration, barriers) only
-// move Raft's applied index, so it also looks every few milliseconds.
-func (s *Server) waitApplied(ctx context.Context, idx uint64) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		s.mu.Lock()
-		applied, wake := s.applied, s.wake
-		s.mu.Unlock()
-		if applied >= idx || s.cfg.Raft.AppliedIndex() >= idx {
-			return nil
-		}
-		select {
-		case <-wake:
-		case <-tick.C:
-		case <-ctx.Done():
-			return &apiError{Status: http.StatusServiceUnavailable, RetryAfter: 1, Msg: fmt.Sprintf("member %s did not apply index %d in time; retry", s.cfg.Raft.ID(), idx)}
-		}
-	}
 }
 
 // Handler returns the API's routes.
@@ -181,17 +141,17 @@ func (s *Server) wrap(rt route) http.Handler {
 	return h
 }
 
-// readBarrier makes a read on the leader linearizable: confirm leadership
-// with a quorum, then wait until the state reflects the commit index.
+// readBarrier makes a read on the leader linearizable: Raft.ReadIndex
+// confirms leadership with a quorum (and, once per term, waits for a
+// barrier), after which this member's state holds every write acknowledged
+// before the request arrived. It does not wait for Raft's applied index:
+// hashicorp/raft moves that when it hands entries to the FSM, before the
+// FSM applies them (a read that trusted it could miss an acknowledged
+// write). Writes are acknowledged only once the leader's FSM applied them.
 func (s *Server) readBarrier(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		idx, err := s.cfg.Raft.ReadIndex(r.Context())
-		if err != nil {
+		if _, err := s.cfg.Raft.ReadIndex(r.Context()); err != nil {
 			writeErr(w, &apiError{Status: http.StatusServiceUnavailable, RetryAfter: 1, Msg: fmt.Sprintf("member %s lost leadership during the read; retry", s.cfg.Raft.ID())})
-			return
-		}
-		if err := s.waitApplied(r.Context(), idx); err != nil {
-			writeErr(w, err)
 			return
 		}
 		h.ServeHTTP(w, r)

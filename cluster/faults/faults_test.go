@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,14 +81,7 @@ func TestLinearizableUnderFaults(t *testing.T) {
 			}
 			if rep.Result != porcupine.Ok {
 				logs(t, dir)
-				for _, k := range rep.Illegal {
-					if len(k) > 20000 {
-						k = k[:20000]
-					}
-					t.Log(k)
-				}
-				b, _ := os.ReadFile(rep.Viz)
-				t.Fatalf("history is not linearizable (%s); visualisation: %d bytes at %s", rep.Result, len(b), rep.Viz)
+				t.Fatalf("history is not linearizable (%s); %s", rep.Result, keepEvidence(t, rep))
 			}
 			if len(rep.Missing) > 0 {
 				t.Fatalf("acknowledged writes lost after healing: %v", rep.Missing)
@@ -115,4 +109,27 @@ func logs(t *testing.T, dir string) {
 		}
 		t.Logf("--- %s ---\n%s", filepath.Base(f), b)
 	}
+}
+
+// keepEvidence copies the illegal keys' whole histories and porcupine's
+// visualisation out of the test's temporary dir (removed after the test)
+// and logs the start of each history.
+func keepEvidence(t *testing.T, rep Report) string {
+	keep, err := os.MkdirTemp("", "vela-faults-illegal-")
+	if err != nil {
+		return fmt.Sprintf("cannot keep the evidence: %v", err)
+	}
+	for i, k := range rep.Illegal {
+		if err := os.WriteFile(filepath.Join(keep, fmt.Sprintf("key-%d.txt", i)), []byte(k), 0o644); err != nil {
+			t.Log(err)
+		}
+		if len(k) > 4000 {
+			k = k[:4000] + "\n..."
+		}
+		t.Log(k)
+	}
+	if b, err := os.ReadFile(rep.Viz); err == nil {
+		_ = os.WriteFile(filepath.Join(keep, "history.html"), b, 0o644)
+	}
+	return "the illegal keys' histories and a visualisation (history.html) are kept in " + keep
 }

@@ -149,12 +149,8 @@ func (m *Member) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var apiSrv atomic.Pointer[api.Server]
 	var ctl atomic.Pointer[controller.Controller]
 	f := fsm.New(fsm.Config{Logger: m.log, OnApply: func(i uint64) {
-		if s := apiSrv.Load(); s != nil {
-			s.Notify(i)
-		}
 		if c := ctl.Load(); c != nil {
 			c.Notify(i)
 		}
@@ -183,8 +179,6 @@ func (m *Member) Run(ctx context.Context) error {
 		shutdownStore()
 		return err
 	}
-	apiSrv.Store(s)
-	s.Notify(st.AppliedIndex())
 	ln, err := tls.Listen("tcp", m.cfg.APIAddr, pki.APIServerTLS(pool, cert))
 	if err != nil {
 		shutdownStore()
