@@ -323,15 +323,28 @@ func (e *e2e) checkService(nodes []string, bundle string) {
 		t.Fatalf("docker info through the bundle: %q %v; want a Swarm with 3 nodes, 3 managers", out, err)
 	}
 	e.mark("docker info through the bundle")
-	// No registry: every node gets a busybox image imported.
-	tarball := busyboxTarball(t)
-	for _, ip := range nodes {
-		if _, err := e.docker(bundle, ip, "import", tarball, "vela-e2e/busybox"); err != nil {
+	// No registry: one node imports a busybox image, the others load it
+	// (same image ID everywhere), and the service names it by ID, which
+	// Swarm runs without trying a registry first (a name costs minutes of
+	// pull attempts here).
+	if _, err := e.docker(bundle, nodes[0], "import", busyboxTarball(t), "vela-e2e/busybox"); err != nil {
+		t.Fatal(err)
+	}
+	id, err := e.docker(bundle, nodes[0], "image", "inspect", "--format", "{{.Id}}", "vela-e2e/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := filepath.Join(t.TempDir(), "busybox-image.tar")
+	if _, err := e.docker(bundle, nodes[0], "save", "-o", saved, "vela-e2e/busybox"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range nodes[1:] {
+		if _, err := e.docker(bundle, ip, "load", "-i", saved); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if _, err := e.docker(bundle, "", "service", "create", "--name", "hello", "--mode", "global", "--endpoint-mode", "dnsrr",
-		"--publish", "mode=host,target=8080,published=8080", "vela-e2e/busybox",
+		"--no-resolve-image", "--publish", "mode=host,target=8080,published=8080", id,
 		"sh", "-c", "mkdir -p /www && echo hello-vela > /www/index.html && exec httpd -f -p 8080 -h /www"); err != nil {
 		t.Fatal(err)
 	}
