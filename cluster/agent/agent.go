@@ -260,6 +260,7 @@ func (a *Agent) Reconcile(ctx context.Context) error {
 			a.report(ctx, NodeStatus{Name: name, State: Failed, Reason: err.Error()})
 			continue
 		}
+		delete(a.notReady, name)
 		a.report(ctx, NodeStatus{Name: name, State: Deleted})
 	}
 	errs = append(errs, a.network(ctx, want0, want, managed)...)

@@ -215,6 +215,21 @@ func (c *Controller) Pass(ctx context.Context) {
 			c.setStatus(ctx, cl, *st)
 		}
 	}
+	c.forgetGone(snap)
+}
+
+// forgetGone drops what passes remember (strikes, autoscale times, labels
+// to restore, pending joins) of clusters and nodes that no longer exist,
+// so a long-lived leader does not keep them forever.
+func (c *Controller) forgetGone(snap snapshot) {
+	clusters := map[string]bool{}
+	for _, cl := range snap.clusters {
+		clusters[cl.Key()] = true
+	}
+	maps.DeleteFunc(c.strikes, func(k string, _ strike) bool { return !clusters[k] })
+	maps.DeleteFunc(c.evaluated, func(k string, _ time.Time) bool { return !clusters[k] })
+	maps.DeleteFunc(c.relabel, func(k string, _ map[string]map[string]string) bool { return !clusters[k] })
+	maps.DeleteFunc(c.pending, func(k string, _ time.Time) bool { _, ok := snap.nodes[k]; return !ok })
 }
 
 // status is what a pass concluded about one cluster.

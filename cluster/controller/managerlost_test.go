@@ -50,3 +50,24 @@ func TestManagerLostKeepsClusterActive(t *testing.T) {
 		t.Fatalf("after the election: %s (%s), health %s (%s)", cl.State, cl.Reason, cl.Health, cl.HealthDetail)
 	}
 }
+
+// What passes remember of a cluster (its failure streak) goes with it.
+func TestPassForgetsGoneClusters(t *testing.T) {
+	ctx := context.Background()
+	c, p := newMem(t, readyHV("hv-1"))
+	c.Pass(ctx)
+	report(t, p, fsm.NodeRunning, "")
+	c.Pass(ctx) // the engines never answer: a strike
+	if len(c.strikes) != 1 {
+		t.Fatalf("strikes after a failing pass: %v", c.strikes)
+	}
+	_, nodes := clusterOf(p)
+	for _, n := range nodes {
+		p.must(t, fsm.TypeNodeDelete, fsm.Delete{Key: n.Name})
+	}
+	p.must(t, fsm.TypeClusterDelete, fsm.Delete{Key: "acme/web"})
+	c.Pass(ctx)
+	if len(c.strikes) != 0 {
+		t.Fatalf("strikes of a deleted cluster kept: %v", c.strikes)
+	}
+}
