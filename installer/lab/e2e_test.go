@@ -84,6 +84,7 @@ func (e *e2e) velaJSON(env []string, v any, args ...string) error {
 func (e *e2e) poll(d time.Duration, what string, check func() error) {
 	e.t.Helper()
 	deadline := time.Now().Add(d)
+	said := time.Now()
 	for {
 		err := check()
 		if err == nil {
@@ -91,6 +92,10 @@ func (e *e2e) poll(d time.Duration, what string, check func() error) {
 		}
 		if time.Now().After(deadline) || e.ctx.Err() != nil {
 			e.t.Fatalf("%s: not within %s: %v", what, d, err)
+		}
+		if time.Since(said) > 30*time.Second {
+			e.t.Logf("%s: still waiting: %v", what, err)
+			said = time.Now()
 		}
 		select {
 		case <-e.ctx.Done():
@@ -343,7 +348,9 @@ func (e *e2e) checkService(nodes []string, bundle string) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := e.docker(bundle, "", "service", "create", "--name", "hello", "--mode", "global", "--endpoint-mode", "dnsrr",
+	t.Logf("image %s on every node (%s)", id, time.Since(e.lastMark).Round(100*time.Millisecond))
+	created := time.Now()
+	if _, err := e.docker(bundle, "", "service", "create", "--detach", "--name", "hello", "--mode", "global", "--endpoint-mode", "dnsrr",
 		"--no-resolve-image", "--publish", "mode=host,target=8080,published=8080", id,
 		"sh", "-c", "mkdir -p /www && echo hello-vela > /www/index.html && exec httpd -f -p 8080 -h /www"); err != nil {
 		t.Fatal(err)
@@ -353,7 +360,9 @@ func (e *e2e) checkService(nodes []string, bundle string) {
 		e.poll(3*time.Minute, "service answers on "+url, func() error {
 			resp, err := http.Get(url)
 			if err != nil {
-				return err
+				// Where Swarm is with the tasks says why.
+				ps, _ := e.docker(bundle, "", "service", "ps", "hello", "--no-trunc", "--format", "{{.Node}} {{.CurrentState}} {{.Error}}")
+				return fmt.Errorf("%w; tasks: %s", err, strings.ReplaceAll(ps, "\n", "; "))
 			}
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
@@ -362,6 +371,7 @@ func (e *e2e) checkService(nodes []string, bundle string) {
 			}
 			return nil
 		})
+		t.Logf("%s answers %s after the service was created", url, time.Since(created).Round(100*time.Millisecond))
 	}
 	e.mark("service deployed through the bundle answers")
 }
