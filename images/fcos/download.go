@@ -2,8 +2,6 @@ package fcos
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -54,7 +52,7 @@ func (im *Importer) Download(ctx context.Context, client *http.Client, streamURL
 // fetch downloads f to dst through dst.part, resuming with a Range request,
 // and checks the sha256; a mismatch removes the partial file.
 func (im *Importer) fetch(ctx context.Context, client *http.Client, f File, dst string) error {
-	if sum, err := hashOf(dst); err == nil && sum == f.SHA256 {
+	if sum, _, err := store.HashFile(ctx, dst, nil); err == nil && sum == f.SHA256 {
 		return nil // done by an earlier run
 	}
 	part := dst + ".part"
@@ -82,7 +80,7 @@ func (im *Importer) fetch(ctx context.Context, client *http.Client, f File, dst 
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && off > 0:
 		// The partial file is already whole; the hash below decides.
 		resp.Body.Close()
-		return im.finish(f, part, dst)
+		return im.finish(ctx, f, part, dst)
 	case resp.StatusCode == http.StatusOK:
 		flags |= os.O_TRUNC
 		off = 0
@@ -107,11 +105,11 @@ func (im *Importer) fetch(ctx context.Context, client *http.Client, f File, dst 
 	if err != nil {
 		return fmt.Errorf("download fcos %s from %s interrupted at %d bytes: %w; run the same command again to resume", f.Name, f.Location, pw.n, err)
 	}
-	return im.finish(f, part, dst)
+	return im.finish(ctx, f, part, dst)
 }
 
-func (im *Importer) finish(f File, part, dst string) error {
-	sum, err := hashOf(part)
+func (im *Importer) finish(ctx context.Context, f File, part, dst string) error {
+	sum, _, err := store.HashFile(ctx, part, nil)
 	if err != nil {
 		return err
 	}
@@ -120,19 +118,6 @@ func (im *Importer) finish(f File, part, dst string) error {
 		return fmt.Errorf("download fcos %s from %s: sha256 %s does not match the stream's %s; the partial file was removed, run again to download it afresh", f.Name, f.Location, sum, f.SHA256)
 	}
 	return os.Rename(part, dst)
-}
-
-func hashOf(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func getSmall(ctx context.Context, client *http.Client, u string) ([]byte, error) {
