@@ -220,3 +220,11 @@ func (p *PKI) Engine(nd *Node, withCert bool) *swarm.HTTPEngine {
 	}
 	return swarm.NewHTTPEngine("https://"+nd.IP+":2376", cfg, 30*time.Second)
 }
+
+// Kill SIGKILLs the node's dockerd (a node whose hypervisor died) and
+// waits for it to exit; the cleanup registered by StartNodes still removes
+// its namespace and mounts.
+func (nd *Node) Kill() {
+	syscall.Kill(-nd.cmd.Process.Pid, syscall.SIGKILL)
+	<-nd.exited
+}
