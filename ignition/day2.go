@@ -15,7 +15,8 @@ import (
 const (
 	// BootImagesDir is the image store a member serves day-2 boot from
 	// (vela server --boot-images); each image is laid out as the store
-	// does, IMAGE/current/{kernel,initramfs,rootfs}.
+	// does, IMAGE/current/{kernel,initramfs,rootfs}; the node image is
+	// NodeImageFile beside them.
 	BootImagesDir = "/var/lib/vela/images"
 	// BootInterfaceAuto lets vela server pick the interface whose IPv4
 	// address is in the install config's boot network.

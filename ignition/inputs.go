@@ -30,16 +30,17 @@ func DefaultBootURL(c *config.Config) (string, error) {
 	return fmt.Sprintf("http://%s:%d", p.Addr(), c.Network.Ports.HTTP), nil
 }
 
-// HashFile returns the hex sha512 of a file (the vela binary to serve).
+// HashFile returns the hex sha512 of a file (the vela binary or the node
+// image to serve), as Ignition's verification.hash wants it after "sha512-".
 func HashFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("hashing the vela binary: %v", err)
+		return "", fmt.Errorf("hashing: %v", err)
 	}
 	defer f.Close()
 	h := sha512.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hashing the vela binary %s: %v", path, err)
+		return "", fmt.Errorf("hashing %s: %v", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

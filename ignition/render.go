@@ -48,12 +48,6 @@ const (
 	VelaPath = "/usr/local/bin/vela"
 	// VelaURLPath is the boot server path of the vela binary.
 	VelaURLPath = "/vela/vela"
-	// NodeImageURLPath is the boot server path of the packed node image.
-	NodeImageURLPath = "/images/node/rootfs"
-	// NodeImagePath is where a hypervisor keeps it, and NodeImageMount where
-	// it is mounted read-only for the agent (vela agent --image).
-	NodeImagePath  = "/var/lib/vela/images/node.squashfs"
-	NodeImageMount = "/var/lib/vela/images/node/rootfs"
 	// LibvirtImageURLPath is the boot server path of the libvirtd container
 	// image that fcos hypervisors load (vela-os has libvirtd installed).
 	LibvirtImageURLPath = "/images/libvirtd/rootfs"
@@ -87,8 +81,9 @@ type Input struct {
 	AgentToken string
 	// NodeImageSHA512 is the hex sha512 of the packed node image the boot
 	// server serves at /images/node/rootfs; hypervisors fetch it with
-	// Ignition and mount it for the agent. "" leaves it out (the operator
-	// provides the node image another way).
+	// Ignition and mount it for the agent, members that serve day-2 boot
+	// keep a copy to serve it in turn (see nodeImageData). "" leaves it out
+	// (the operator provides the node image another way).
 	NodeImageSHA512 string
 	// BootImage turns on day-2 network boot on a member (pxe.day2, the
 	// default): its kernel and initramfs are fetched from BootURL, and its
@@ -281,13 +276,10 @@ func newData(in Input) (data, error) {
 		d.DataDisk = m.DataDisk
 		d.AgentFlags = agentFlags(c.Hypervisor)
 	}
-	if d.Hypervisor && in.NodeImageSHA512 != "" {
-		if !hexSHA512RE.MatchString(in.NodeImageSHA512) {
-			return data{}, fmt.Errorf("machine %q: node image hash %q is not a hex sha512", m.Name, in.NodeImageSHA512)
-		}
-		d.NodeImageURL, d.NodeImageHash = boot+NodeImageURLPath, "sha512-"+in.NodeImageSHA512
-	}
 	if d.Day2, err = day2Data(in, m, boot); err != nil {
+		return data{}, err
+	}
+	if d.NodeImageURL, d.NodeImageHash, err = nodeImageData(in, d, boot); err != nil {
 		return data{}, err
 	}
 	switch {

@@ -16,6 +16,8 @@ import (
 	"github.com/vela-appliance/vela/cluster/fsm"
 	"github.com/vela-appliance/vela/cluster/store"
 	"github.com/vela-appliance/vela/ignition"
+	"github.com/vela-appliance/vela/images"
+	"github.com/vela-appliance/vela/images/nodeimage"
 	"github.com/vela-appliance/vela/pxe/cpinventory"
 	"github.com/vela-appliance/vela/pxe/serve"
 )
@@ -153,6 +155,7 @@ func (m *Member) leadBoot(ctx context.Context, st *store.Store, f *fsm.FSM) {
 // bootTask runs the boot services on the leader until ctx ends or the
 // stored install config changes (then whileLeader starts them again).
 func (m *Member) bootTask(st *store.Store, f *fsm.FSM) func(context.Context) error {
+	var memo hashMemo // kept across runs: the node image is hashed again only when it changed
 	return func(ctx context.Context) error {
 		bc := *m.cfg.Boot
 		log := m.log.With("service", "boot")
@@ -183,18 +186,12 @@ func (m *Member) bootTask(st *store.Store, f *fsm.FSM) func(context.Context) err
 				return err
 			}
 		}
-		sum, err := ignition.HashFile(bc.VelaBinary)
+		h, err := hashBootFiles(bc, c.OS.Image, &memo, log)
 		if err != nil {
 			return err
 		}
 		bootURL := "http://" + net.JoinHostPort(addr.Addr().String(), strconv.Itoa(run.Network.Ports.HTTP))
-		// Members (re)booting from here get day-2 boot too, from these images.
-		bootImage, err := serve.BootImage(bc.ImagesDir, c.OS.Image, bc.TFTPRoot)
-		if err != nil {
-			log.Warn("members booting from this member will not serve day-2 boot", "err", err)
-		}
-		inv, err := cpinventory.New(cpinventory.Config{Cluster: raftCluster{st, f}, Member: m.cfg.ID, BootURL: bootURL,
-			BootAddress: addr, VelaSHA512: sum, BootImage: bootImage, Logger: log})
+		inv, err := cpinventory.New(h.inventoryConfig(raftCluster{st, f}, m.cfg.ID, bootURL, addr, log))
 		if err != nil {
 			return err
 		}
@@ -229,6 +226,88 @@ func (m *Member) bootTask(st *store.Store, f *fsm.FSM) func(context.Context) err
 			}
 		}
 	}
+}
+
+// bootHashes are the hashes of the files this member serves that the
+// configs it renders check them against.
+type bootHashes struct {
+	vela string // hex sha512 of the vela binary (/vela/vela)
+	// bootImage are members' day-2 boot files (nil: members booting from
+	// here render without day-2 boot).
+	bootImage *ignition.BootImage
+	// nodeImage is the hex sha512 of the packed node image
+	// (/images/node/rootfs) hypervisors fetch; "" none.
+	nodeImage string
+}
+
+// hashBootFiles hashes the files this member serves: the vela binary (an
+// error without it), members' day-2 boot images and the node image (a
+// warning saying what to do without them: the machines then boot, but
+// members serve no day-2 boot in turn, hypervisors run no nodes).
+func hashBootFiles(bc BootConfig, image string, memo *hashMemo, log *slog.Logger) (bootHashes, error) {
+	var (
+		h   bootHashes
+		err error
+	)
+	if h.vela, err = ignition.HashFile(bc.VelaBinary); err != nil {
+		return bootHashes{}, err
+	}
+	// Members (re)booting from here get day-2 boot too, from these images.
+	if h.bootImage, err = serve.BootImage(bc.ImagesDir, image, bc.TFTPRoot); err != nil {
+		log.Warn("members booting from this member will not serve day-2 boot", "err", err)
+	}
+	// Hypervisors booting from here get the node image this member keeps
+	// (its Ignition config fetched it to ignition.NodeImagePath).
+	want := filepath.Join(bc.ImagesDir, ignition.NodeImageFile)
+	p := serve.NodeImage(bc.ImagesDir)
+	if p == "" {
+		log.Warn("no node image to serve: hypervisors booting from this member get none and cannot start nodes; copy the packed node image "+
+			"(on the seed: "+filepath.Join(images.DefaultStoreDir, "node", "current", nodeimage.Packed)+") to "+want+
+			" on every member, then restart vela-server on the leader", "missing", want)
+		return h, nil
+	}
+	start := time.Now()
+	if h.nodeImage, err = memo.hash(p); err != nil {
+		log.Warn("the node image cannot be read: hypervisors booting from this member get none and cannot start nodes; "+
+			"fix or copy it again (packed node image, 0644), then restart vela-server on the leader", "path", p, "err", err)
+		return h, nil
+	}
+	log.Info("serving the node image to hypervisors", "path", p, "sha512", h.nodeImage, "hashed_in", time.Since(start).Round(time.Millisecond))
+	return h, nil
+}
+
+// hashMemo remembers the sha512 of one file (ignition.HashFile: ~1 s for
+// 300 MiB) while its path, size and modification time stay the same, so
+// that boot services restarted on the same member (a retry, a changed
+// install config, leading again) do not hash the node image again.
+type hashMemo struct {
+	path string
+	size int64
+	mod  time.Time
+	sum  string
+}
+
+func (m *hashMemo) hash(p string) (string, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return "", err
+	}
+	if m.sum != "" && m.path == p && m.size == st.Size() && m.mod.Equal(st.ModTime()) {
+		return m.sum, nil
+	}
+	sum, err := ignition.HashFile(p)
+	if err != nil {
+		return "", err
+	}
+	*m = hashMemo{path: p, size: st.Size(), mod: st.ModTime(), sum: sum}
+	return sum, nil
+}
+
+// inventoryConfig is the configuration of the inventory that renders the
+// configs of the machines booting from this member, carrying the hashes.
+func (h bootHashes) inventoryConfig(cl cpinventory.Cluster, member, bootURL string, addr netip.Prefix, log *slog.Logger) cpinventory.Config {
+	return cpinventory.Config{Cluster: cl, Member: member, BootURL: bootURL, BootAddress: addr,
+		VelaSHA512: h.vela, BootImage: h.bootImage, NodeImageSHA512: h.nodeImage, Logger: log}
 }
 
 // waitInstallConfig waits (polling the local state) until an install

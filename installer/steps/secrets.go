@@ -165,7 +165,9 @@ func (e *Env) renderIgnition(ctx context.Context, s plan.Step, r run.Reporter) e
 	}
 	in := ignition.Input{Config: e.Config, BaseDir: e.BaseDir, Machine: s.Machine,
 		BootURL: boot, VelaSHA512: hash, CACert: caPEM, JoinToken: tokens[s.Machine], AgentToken: tokens[ignition.AgentTokenKey(s.Machine)]}
-	if m, ok := e.Config.Machine(s.Machine); ok && m.IsHypervisor() {
+	// Hypervisors run nodes from it; members that serve day-2 boot keep a
+	// copy for the hypervisors they will boot.
+	if m, ok := e.Config.Machine(s.Machine); ok && (m.IsHypervisor() || (m.IsMember() && e.Config.Day2Boot())) {
 		if in.NodeImageSHA512, err = e.nodeImageSHA512(ctx); err != nil {
 			return run.Failf("run again: the images step packs the node image", "%v", err)
 		}

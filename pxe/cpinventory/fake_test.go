@@ -94,8 +94,9 @@ discovery: {mode: admit, role: hypervisor}
 var t0 = time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC)
 
 // newTestInventory is an inventory over a cluster holding testYAML and
-// its machines, run by member "a" with a clock the test moves.
-func newTestInventory(t testing.TB) (*Inventory, *fakeCluster, *time.Time) {
+// its machines, run by member "a" with a clock the test moves; opts
+// change the inventory's config.
+func newTestInventory(t testing.TB, opts ...func(*Config)) (*Inventory, *fakeCluster, *time.Time) {
 	c := newFakeCluster(t)
 	c.apply(t, fsm.TypeInstallConfigPut, fsm.PutInstallConfig{Meta: fsm.Meta{Actor: "admin", Time: t0}, Config: fsm.InstallConfig{YAML: testYAML},
 		Machines: []fsm.Machine{
@@ -103,8 +104,12 @@ func newTestInventory(t testing.TB) (*Inventory, *fakeCluster, *time.Time) {
 			{Name: "b", MAC: "0c:c4:7a:00:00:02", Role: "hypervisor", Disk: "/dev/disk/by-id/wwn-0x5000", State: fsm.MachineInstalled, BootToken: "tok-b"},
 		}})
 	now := t0
-	inv, err := New(Config{Cluster: c, Member: "a", BootURL: "http://192.168.50.10:80", BootAddress: netip.MustParsePrefix("192.168.50.10/24"),
-		VelaSHA512: strings.Repeat("ab", 64), Now: func() time.Time { return now }})
+	cfg := Config{Cluster: c, Member: "a", BootURL: "http://192.168.50.10:80", BootAddress: netip.MustParsePrefix("192.168.50.10/24"),
+		VelaSHA512: strings.Repeat("ab", 64), Now: func() time.Time { return now }}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	inv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

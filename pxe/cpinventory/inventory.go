@@ -49,6 +49,11 @@ type Config struct {
 	// (serve.BootImage of the images served); nil renders members
 	// (re)booting from here without day-2 boot.
 	BootImage *ignition.BootImage
+	// NodeImageSHA512 is the hex sha512 of the packed node image served at
+	// /images/node/rootfs (serve.NodeImage): hypervisors fetch and mount
+	// it, members keep a copy to serve day-2 boot in turn. "" renders them
+	// without it, with a warning per hypervisor.
+	NodeImageSHA512 string
 	// JoinTTL is the life of the join tokens rendered into configs.
 	JoinTTL time.Duration
 	// DiscoverEvery is how often one unknown MAC's sighting is written

@@ -65,10 +65,17 @@ func (inv *Inventory) Config(ctx context.Context, pm pxe.Machine) ([]byte, error
 	if _, err := inv.cfg.Cluster.Propose(ctx, fsm.TypeJoinTokenCreate, fsm.Upsert[fsm.JoinToken]{Meta: inv.meta(now), Object: rec}); err != nil {
 		return nil, fmt.Errorf("machine %q: create its join token: %w", m.Name, err)
 	}
-	out, err := ignition.Render(ignition.Input{Config: inv.configFor(c, m), Machine: m.Name, BootURL: inv.cfg.BootURL,
-		VelaSHA512: inv.cfg.VelaSHA512, CACert: []byte(caCert), JoinToken: secret, BootImage: inv.cfg.BootImage})
+	mc := inv.configFor(c, m)
+	out, err := ignition.Render(ignition.Input{Config: mc, Machine: m.Name, BootURL: inv.cfg.BootURL,
+		VelaSHA512: inv.cfg.VelaSHA512, CACert: []byte(caCert), JoinToken: secret, BootImage: inv.cfg.BootImage,
+		NodeImageSHA512: inv.cfg.NodeImageSHA512})
 	if err != nil {
 		return nil, fmt.Errorf("render machine %q's config: %w", m.Name, err)
+	}
+	if me, _ := mc.Machine(m.Name); me.IsHypervisor() && inv.cfg.NodeImageSHA512 == "" {
+		inv.log.Warn("hypervisor rendered without the node image: its agent cannot start nodes; copy the packed node image to "+
+			ignition.NodeImagePath+" on every member, restart vela-server on the leader (docs/pxe.md, Day-2 runbook), then power-cycle the machine",
+			"machine", m.Name)
 	}
 	sum := sha256.Sum256(out)
 	inv.log.Info("ignition config rendered", "machine", m.Name, "sha256", hex.EncodeToString(sum[:]), "join_token", id, "role", role)

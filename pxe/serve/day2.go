@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/vela-appliance/vela/ignition"
+	"github.com/vela-appliance/vela/images/nodeimage"
 	"github.com/vela-appliance/vela/images/store"
 	"github.com/vela-appliance/vela/installer/config"
 	"github.com/vela-appliance/vela/pxe/httpboot"
@@ -75,6 +76,20 @@ func BootImage(imagesDir, image, tftpRoot string) (*ignition.BootImage, error) {
 		}
 	}
 	return &bi, nil
+}
+
+// NodeImage is the packed node image in the image store at imagesDir, as
+// the boot server serves it at /images/node/rootfs, or "" when there is
+// none: the seed's store (node/current/rootfs-idmap100000.squashfs, made by
+// the installer) or a member's layout (node.squashfs, fetched by Ignition
+// to ignition.NodeImagePath, beside the day-2 boot images).
+func NodeImage(imagesDir string) string {
+	for _, p := range []string{filepath.Join(imagesDir, "node", "current", nodeimage.Packed), filepath.Join(imagesDir, ignition.NodeImageFile)} {
+		if fileIsRegular(p) {
+			return p
+		}
+	}
+	return ""
 }
 
 // hashFile is the hex sha256 of a file (the store's hash, without progress).

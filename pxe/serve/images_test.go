@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vela-appliance/vela/ignition"
+	"github.com/vela-appliance/vela/images/nodeimage"
 	"github.com/vela-appliance/vela/installer/config"
 	"github.com/vela-appliance/vela/pxe/httpboot"
 )
@@ -63,5 +65,56 @@ func TestImageFiles(t *testing.T) {
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
+	}
+}
+
+// TestImageFilesNodeImage: the node image is served from the seed's store
+// (node/current/PACKED) or from a member's layout (node.squashfs, where
+// its Ignition config put it), and left out when neither holds one.
+func TestImageFilesNodeImage(t *testing.T) {
+	packed := filepath.Join("node", "current", nodeimage.Packed)
+	tests := []struct {
+		name  string
+		files []string // beside vela-os/current/{kernel,initramfs}
+		dirs  []string
+		want  string // served file, relative; "" none
+	}{
+		{"seed store", []string{packed}, nil, packed},
+		{"member layout", []string{ignition.NodeImageFile}, []string{"node/rootfs"}, ignition.NodeImageFile},
+		{"both: the seed's store first", []string{packed, ignition.NodeImageFile}, nil, packed},
+		{"none (a mounted node/rootfs is not a file)", nil, []string{"node/rootfs", ignition.NodeImageFile}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range append([]string{"vela-os/current/kernel", "vela-os/current/initramfs"}, tt.files...) {
+				p := filepath.Join(dir, f)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, d := range tt.dirs {
+				if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := imageFiles(Config{Install: &config.Config{OS: config.OS{Image: "vela-os"}}, ImagesDir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := httpboot.Image{}
+			if tt.want != "" {
+				want.Rootfs = filepath.Join(dir, tt.want)
+			}
+			if diff := cmp.Diff(want, got["node"]); diff != "" {
+				t.Errorf("node image (-want +got):\n%s", diff)
+			}
+			if NodeImage(dir) != want.Rootfs {
+				t.Errorf("NodeImage = %q, want %q", NodeImage(dir), want.Rootfs)
+			}
+		})
 	}
 }

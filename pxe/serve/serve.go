@@ -17,7 +17,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vela-appliance/vela/images/libvirtimg"
-	"github.com/vela-appliance/vela/images/nodeimage"
 	"github.com/vela-appliance/vela/installer/config"
 	"github.com/vela-appliance/vela/pxe"
 	"github.com/vela-appliance/vela/pxe/dhcp"
@@ -215,9 +214,9 @@ func imageFiles(cfg Config) (map[string]httpboot.Image, error) {
 			o.Image, filepath.Join(cfg.ImagesDir, o.Image))
 	}
 	out := map[string]httpboot.Image{o.Image: img}
-	// The node image packed for hypervisors, when the installer made it:
-	// Ignition fetches it from /images/node/rootfs.
-	if p := filepath.Join(cfg.ImagesDir, "node", "current", nodeimage.Packed); fileIsRegular(p) {
+	// The node image packed for hypervisors, when the installer made it or
+	// a member keeps a copy: Ignition fetches it from /images/node/rootfs.
+	if p := NodeImage(cfg.ImagesDir); p != "" {
 		out["node"] = httpboot.Image{Rootfs: p}
 	}
 	// The libvirtd container image Fedora CoreOS hypervisors podman-load:
