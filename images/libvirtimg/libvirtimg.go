@@ -2,10 +2,7 @@ package libvirtimg
 
 import (
 	"context"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -38,13 +35,7 @@ const Entrypoint = "/usr/local/sbin/vela-libvirtd"
 var Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8"}
 
 // Recipe is everything the image depends on.
-type Recipe struct {
-	Format         int      `json:"format"`
-	Suite          string   `json:"suite"`
-	Mirror         string   `json:"mirror"`
-	SecurityMirror string   `json:"security_mirror"`
-	Packages       []string `json:"packages"`
-}
+type Recipe debroot.Recipe
 
 // DefaultRecipe is the image as shipped. libvirt-daemon-system is left
 // out on purpose: in a container libvirtd runs in the foreground (no
@@ -61,12 +52,7 @@ func DefaultRecipe() Recipe {
 
 // Hash is the hex sha256 of the recipe, the entrypoint and the archive format.
 func (r Recipe) Hash() string {
-	b, _ := json.Marshal(r)
-	h := sha256.New()
-	h.Write(b)
-	h.Write(entrypoint)
-	fmt.Fprintf(h, "%s %s %q", Ref, Entrypoint, Env)
-	return hex.EncodeToString(h.Sum(nil))
+	return debroot.Recipe(r).Hash(entrypoint, fmt.Appendf(nil, "%s %s %q", Ref, Entrypoint, Env))
 }
 
 // Version names a build in the store.
@@ -74,11 +60,7 @@ func (r Recipe) Version() string { return r.Suite + "-" + r.Hash()[:12] }
 
 // Store is what the builder needs of the image store.
 type Store interface {
-	Lock(image string) (func(), error)
-	FindRecipe(image, recipe string) (store.Manifest, bool, error)
-	Verify(ctx context.Context, image, version string, p images.ProgressFunc) error
-	SetCurrent(image, version string) error
-	Stage(image string) (*store.Staging, error)
+	debroot.Store
 	Prune(image string, keep int) ([]string, error)
 }
 
@@ -116,44 +98,29 @@ func (b *Builder) Build(ctx context.Context) (Result, error) {
 	start := time.Now()
 	r := b.cfg.Recipe
 	hash := r.Hash()
-	unlock, err := b.cfg.Store.Lock(Image)
-	if err != nil {
-		return Result{}, err
-	}
-	defer unlock()
-	if !b.cfg.Force {
-		if m, ok, err := store.ReuseBuild(ctx, b.cfg.Store, Image, hash, b.cfg.Progress, b.cfg.Logger); err != nil || ok {
-			return Result{Manifest: m, Cached: ok, Took: time.Since(start)}, err
-		}
-	}
-	st, err := b.cfg.Store.Stage(Image)
-	if err != nil {
-		return Result{}, err
-	}
-	defer st.Abort()
-	root := filepath.Join(st.Dir(), "rootfs") // scratch: only the archive is kept
-	dcfg := debroot.Config{Image: Image, Suite: r.Suite, Mirror: r.Mirror, SecurityMirror: r.SecurityMirror,
-		Packages: r.Packages, CacheDir: b.cfg.CacheDir, Logger: b.cfg.Logger, Progress: b.cfg.Progress}
-	if err := debroot.Build(ctx, dcfg, root); err != nil {
-		return Result{}, explain(err, st.Dir())
-	}
-	version, err := customize(ctx, root, b.cfg.Logger)
-	if err != nil {
-		return Result{}, explain(fmt.Errorf("libvirtd image: %w", err), st.Dir())
-	}
-	arch, err := b.pack(ctx, root, st.Dir())
-	if err != nil {
-		return Result{}, explain(fmt.Errorf("libvirtd image: %w", err), st.Dir())
-	}
-	m, err := st.Commit(ctx, store.Manifest{
-		Version: r.Version(),
-		Source:  fmt.Sprintf("built from Debian %s (%s)", r.Suite, r.Mirror),
-		Recipe:  hash,
-		Meta: map[string]string{"ref": Ref, "image_id": arch.ImageID, "diff_id": arch.DiffID,
-			"libvirt_version": version, "format": "docker-archive"},
-	}, []string{Artifact}, true)
-	if err != nil {
-		return Result{}, explain(err, st.Dir())
+	m, cached, err := debroot.ImageBuild{Image: Image, Recipe: debroot.Recipe(r), Hash: hash, Store: b.cfg.Store,
+		CacheDir: b.cfg.CacheDir, Force: b.cfg.Force, Logger: b.cfg.Logger, Progress: b.cfg.Progress,
+		Root:      "rootfs", // scratch: only the archive is kept
+		NeedSpace: "the libvirtd image needs about 1 GiB while building",
+		Finish: func(ctx context.Context, st *store.Staging, root string) (store.Manifest, error) {
+			version, err := customize(ctx, root, b.cfg.Logger)
+			if err != nil {
+				return store.Manifest{}, fmt.Errorf("libvirtd image: %w", err)
+			}
+			arch, err := b.pack(ctx, root, st.Dir())
+			if err != nil {
+				return store.Manifest{}, fmt.Errorf("libvirtd image: %w", err)
+			}
+			return st.Commit(ctx, store.Manifest{
+				Version: r.Version(),
+				Source:  fmt.Sprintf("built from Debian %s (%s)", r.Suite, r.Mirror),
+				Recipe:  hash,
+				Meta: map[string]string{"ref": Ref, "image_id": arch.ImageID, "diff_id": arch.DiffID,
+					"libvirt_version": version, "format": "docker-archive"},
+			}, []string{Artifact}, true)
+		}}.Run(ctx)
+	if err != nil || cached {
+		return Result{Manifest: m, Cached: cached, Took: time.Since(start)}, err
 	}
 	// Nothing runs from an older version: keep the last two.
 	if gone, err := b.cfg.Store.Prune(Image, 2); err != nil {
@@ -239,8 +206,4 @@ libvirtd --version
 		return "", fmt.Errorf("libvirtd --version in %s printed no version; is libvirt-daemon in the recipe?", root)
 	}
 	return version, nil
-}
-
-func explain(err error, dir string) error {
-	return debroot.ExplainFull(err, dir, "the libvirtd image needs about 1 GiB while building")
 }

@@ -2,10 +2,7 @@ package nodeimage
 
 import (
 	"context"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -35,13 +32,7 @@ const (
 const Artifact = images.Rootfs
 
 // Recipe is everything the node image depends on.
-type Recipe struct {
-	Format         int      `json:"format"`
-	Suite          string   `json:"suite"`
-	Mirror         string   `json:"mirror"`
-	SecurityMirror string   `json:"security_mirror"`
-	Packages       []string `json:"packages"`
-}
+type Recipe debroot.Recipe
 
 // DefaultRecipe is the node image as shipped.
 func DefaultRecipe() Recipe {
@@ -52,25 +43,13 @@ func DefaultRecipe() Recipe {
 }
 
 // Hash is the hex sha256 of the recipe and the init script.
-func (r Recipe) Hash() string {
-	b, _ := json.Marshal(r)
-	h := sha256.New()
-	h.Write(b)
-	h.Write(nodeInit)
-	return hex.EncodeToString(h.Sum(nil))
-}
+func (r Recipe) Hash() string { return debroot.Recipe(r).Hash(nodeInit) }
 
 // Version names a build in the store.
 func (r Recipe) Version() string { return r.Suite + "-" + r.Hash()[:12] }
 
 // Store is what the builder needs of the image store.
-type Store interface {
-	Lock(image string) (func(), error)
-	FindRecipe(image, recipe string) (store.Manifest, bool, error)
-	Verify(ctx context.Context, image, version string, p images.ProgressFunc) error
-	SetCurrent(image, version string) error
-	Stage(image string) (*store.Staging, error)
-}
+type Store = debroot.Store
 
 // Config configures a Builder.
 type Config struct {
@@ -106,42 +85,23 @@ func (b *Builder) Build(ctx context.Context) (Result, error) {
 	start := time.Now()
 	r := b.cfg.Recipe
 	hash := r.Hash()
-	unlock, err := b.cfg.Store.Lock(images.Node)
-	if err != nil {
-		return Result{}, err
-	}
-	defer unlock()
-	if !b.cfg.Force {
-		if m, ok, err := store.ReuseBuild(ctx, b.cfg.Store, images.Node, hash, b.cfg.Progress, b.cfg.Logger); err != nil || ok {
-			return Result{Manifest: m, Cached: ok, Took: time.Since(start)}, err
-		}
-	}
-	st, err := b.cfg.Store.Stage(images.Node)
-	if err != nil {
-		return Result{}, err
-	}
-	defer st.Abort()
-	root := filepath.Join(st.Dir(), Artifact)
-	dcfg := debroot.Config{Image: images.Node, Suite: r.Suite, Mirror: r.Mirror, SecurityMirror: r.SecurityMirror,
-		Packages: r.Packages, CacheDir: b.cfg.CacheDir, Logger: b.cfg.Logger, Progress: b.cfg.Progress}
-	if err := debroot.Build(ctx, dcfg, root); err != nil {
-		return Result{}, explain(err, st.Dir())
-	}
-	if err := customize(root); err != nil {
-		return Result{}, explain(fmt.Errorf("node image: %w", err), st.Dir())
-	}
-	m, err := st.Commit(ctx, store.Manifest{
-		Version: r.Version(),
-		Source:  fmt.Sprintf("built from Debian %s (%s)", r.Suite, r.Mirror),
-		Recipe:  hash,
-		Meta:    map[string]string{"init": Init, "docker_port": fmt.Sprint(DockerPort), "tls_dir": TLSDir},
-	}, []string{Artifact}, true)
-	if err != nil {
-		return Result{}, explain(err, st.Dir())
-	}
+	m, cached, err := debroot.ImageBuild{Image: images.Node, Recipe: debroot.Recipe(r), Hash: hash, Store: b.cfg.Store,
+		CacheDir: b.cfg.CacheDir, Force: b.cfg.Force, Logger: b.cfg.Logger, Progress: b.cfg.Progress,
+		Root: Artifact, NeedSpace: needSpace,
+		Finish: func(ctx context.Context, st *store.Staging, root string) (store.Manifest, error) {
+			if err := customize(root); err != nil {
+				return store.Manifest{}, fmt.Errorf("node image: %w", err)
+			}
+			return st.Commit(ctx, store.Manifest{
+				Version: r.Version(),
+				Source:  fmt.Sprintf("built from Debian %s (%s)", r.Suite, r.Mirror),
+				Recipe:  hash,
+				Meta:    map[string]string{"init": Init, "docker_port": fmt.Sprint(DockerPort), "tls_dir": TLSDir},
+			}, []string{Artifact}, true)
+		}}.Run(ctx)
 	// Older node images are not pruned here: running nodes may use them as
 	// their overlay lower layer. The agent removes versions no node uses.
-	return Result{Manifest: m, Took: time.Since(start)}, nil
+	return Result{Manifest: m, Cached: cached, Took: time.Since(start)}, err
 }
 
 // customize installs the init and empties what each node must own.
@@ -158,6 +118,5 @@ func customize(root string) error {
 	return os.WriteFile(filepath.Join(root, "etc/hostname"), []byte("node\n"), 0o644)
 }
 
-func explain(err error, dir string) error {
-	return debroot.ExplainFull(err, dir, "the node image needs about 1 GiB")
-}
+// needSpace is what a build needs (said when the disk fills).
+const needSpace = "the node image needs about 1 GiB"
