@@ -4,4 +4,6 @@
 // post to) and a qemu VM started with -kernel/-initrd whose only network is
 // user-mode networking with restrict=on, where guest address 10.0.2.100:80
 // is forwarded to that loopback server. The guest can reach nothing else.
+// A VM boots through SeaBIOS or, with VMConfig.Firmware = UEFI, through
+// OVMF (Debian's ovmf package) with its own copy of the UEFI variables.
 package bootlab

@@ -20,11 +20,18 @@ var ansiRE = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
 // VMConfig says what to boot.
 type VMConfig struct {
 	// Kernel, Initrd and Append boot a kernel directly; with Kernel empty
-	// the VM boots from Disk through its BIOS (SeaBIOS), like a machine
-	// whose boot server answered "boot from disk".
+	// the VM boots from Disk through its firmware, like a machine whose
+	// boot server answered "boot from disk".
 	Kernel, Initrd, Append string
 	// Disk is a raw disk image attached as virtio-blk (/dev/vda), optional.
-	Disk            string
+	Disk string
+	// Firmware is BIOS (SeaBIOS, the default) or UEFI (OVMF: its code
+	// read-only, and the VM's own variable store).
+	Firmware Firmware
+	// UEFIVars is the VM's UEFI variable store (its NVRAM) under UEFI,
+	// copied from OVMF's template when missing and kept across Starts like
+	// a machine's NVRAM. Empty: a fresh copy per Start, removed by Stop.
+	UEFIVars        string
 	MemoryMiB, CPUs int
 	MAC             string
 	ServerPort      int       // the loopback Server's port
@@ -35,6 +42,7 @@ type VMConfig struct {
 type VM struct {
 	Started time.Time
 	cmd     *exec.Cmd
+	cleanup func()
 	mu      sync.Mutex
 	lines   []Line
 	waiters []waiter
@@ -74,23 +82,14 @@ func Start(cfg VMConfig) (*VM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("busybox (for qemu guestfwd): %w", err)
 	}
-	netdev := fmt.Sprintf("user,id=n0,restrict=on,guestfwd=tcp:%s:80-cmd:%s nc 127.0.0.1 %d", GuestAddr, nc, cfg.ServerPort)
-	args := []string{"-accel", "tcg,tb-size=256", "-m", fmt.Sprint(cfg.MemoryMiB), "-smp", fmt.Sprint(cfg.CPUs),
-		"-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio", "-monitor", "none",
-		"-netdev", netdev, "-device", "virtio-net-pci,netdev=n0,mac=" + cfg.MAC,
-		"-device", "virtio-rng-pci"}
-	if cfg.Kernel != "" {
-		args = append(args, "-kernel", cfg.Kernel, "-initrd", cfg.Initrd, "-append", cfg.Append)
-	} else {
-		if cfg.Disk == "" {
-			return nil, fmt.Errorf("bootlab: a VM needs a kernel or a disk to boot")
-		}
-		args = append(args, "-boot", "c")
+	if cfg.Kernel == "" && cfg.Disk == "" {
+		return nil, fmt.Errorf("bootlab: a VM needs a kernel or a disk to boot")
 	}
-	if cfg.Disk != "" {
-		args = append(args, "-drive", "file="+cfg.Disk+",format=raw,if=virtio,cache=unsafe")
+	fw, cleanup, err := firmware(cfg)
+	if err != nil {
+		return nil, err
 	}
-	cmd := exec.Command(q, args...)
+	cmd := exec.Command(q, qemuArgs(cfg, nc, fw)...)
 	// Pdeathsig: a test binary killed by its -timeout runs no Cleanup; qemu
 	// must not outlive it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -99,13 +98,42 @@ func Start(cfg VMConfig) (*VM, error) {
 		return nil, err
 	}
 	cmd.Stderr = cmd.Stdout
-	vm := &VM{cmd: cmd, done: make(chan error, 1)}
+	vm := &VM{cmd: cmd, cleanup: cleanup, done: make(chan error, 1)}
 	vm.Started = time.Now()
 	if err := cmd.Start(); err != nil {
+		cleanup()
 		return nil, err
 	}
 	go vm.read(out, cfg.Console)
 	return vm, nil
+}
+
+// qemuArgs is qemu's command line for cfg (defaults filled), with nc the
+// busybox that forwards the guest's GuestAddr:80 and fw the firmware's
+// arguments.
+func qemuArgs(cfg VMConfig, nc string, fw []string) []string {
+	netdev := fmt.Sprintf("user,id=n0,restrict=on,guestfwd=tcp:%s:80-cmd:%s nc 127.0.0.1 %d", GuestAddr, nc, cfg.ServerPort)
+	args := []string{"-accel", "tcg,tb-size=256", "-m", fmt.Sprint(cfg.MemoryMiB), "-smp", fmt.Sprint(cfg.CPUs),
+		"-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio", "-monitor", "none",
+		"-netdev", netdev, "-device", "virtio-net-pci,netdev=n0,mac=" + cfg.MAC,
+		"-device", "virtio-rng-pci"}
+	args = append(args, fw...)
+	if cfg.Kernel != "" {
+		args = append(args, "-kernel", cfg.Kernel, "-initrd", cfg.Initrd, "-append", cfg.Append)
+	} else if cfg.Firmware != UEFI {
+		args = append(args, "-boot", "c")
+	}
+	switch {
+	case cfg.Disk == "":
+	case cfg.Firmware == UEFI:
+		// OVMF follows bootindex (not -boot): the disk first, before the
+		// NIC's PXE ROM, like a machine whose boot server said "disk".
+		args = append(args, "-drive", "file="+cfg.Disk+",format=raw,if=none,id=disk0,cache=unsafe",
+			"-device", "virtio-blk-pci,drive=disk0,bootindex=1")
+	default:
+		args = append(args, "-drive", "file="+cfg.Disk+",format=raw,if=virtio,cache=unsafe")
+	}
+	return args
 }
 
 func (vm *VM) read(r io.Reader, copyTo io.Writer) {
@@ -183,4 +211,5 @@ func (vm *VM) Stop() {
 	}
 	for range vm.done {
 	}
+	vm.cleanup()
 }

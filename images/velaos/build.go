@@ -15,11 +15,7 @@ import (
 
 // Store is what the builder needs of the image store.
 type Store interface {
-	Lock(image string) (func(), error)
-	FindRecipe(image, recipe string) (store.Manifest, bool, error)
-	Verify(ctx context.Context, image, version string, p images.ProgressFunc) error
-	SetCurrent(image, version string) error
-	Stage(image string) (*store.Staging, error)
+	debroot.Store
 	Prune(image string, keep int) ([]string, error)
 }
 

@@ -1,17 +1,12 @@
 package velaos
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,7 +23,11 @@ echo boot >>/var/lib/vela/test-boots
 n=$(wc -l </var/lib/vela/test-boots)
 if [ -e /var/lib/docker/vela-test ]; then d=docker-kept; else d=docker-new; fi
 date >/var/lib/docker/vela-test
-{ cat /etc/vela-test/hello; echo; echo "boots=$n $d"; findmnt -nr -o FSTYPE,SOURCE /var/lib/docker; cat /proc/cmdline; } |
+fw=bios
+[ -d /sys/firmware/efi ] && fw=uefi
+# systemd-boot's LoaderInfo: 4 bytes of attributes, then UTF-16 (piped: tail cannot seek in efivarfs).
+loader=$(cat /sys/firmware/efi/efivars/LoaderInfo-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f 2>/dev/null | tail -c +5 | tr -d '\000')
+{ cat /etc/vela-test/hello; echo; echo "boots=$n $d"; echo "firmware=$fw loader=${loader:-none}"; findmnt -nr -o FSTYPE,SOURCE /var/lib/docker; cat /proc/cmdline; } |
 	curl -sS --retry 5 --retry-connrefused --data-binary @- http://` + bootlab.GuestAddr + `/evidence
 `
 
@@ -53,18 +52,28 @@ func b64(s string) string {
 	return strings.Trim(string(b), `"`)
 }
 
-// installLab is the boot server and the disk of one test machine; its VMs
-// run one at a time.
+// installLab is the boot server, the firmware and the disk of one test
+// machine; its VMs run one at a time.
 type installLab struct {
 	t    *testing.T
 	m    store.Manifest
 	dir  string
 	sha  string
 	srv  *bootlab.Server
+	lay  layout
 	disk string
+	vars string // the machine's UEFI variable store, kept across its boots
 }
 
-func newInstallLab(t *testing.T, diskSize int64) *installLab {
+func newInstallLab(t *testing.T, lay layout, diskSize int64) *installLab {
+	if lay.fw == bootlab.UEFI {
+		if err := bootlab.HaveOVMF(); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatal(err)
+			}
+			t.Skip(err)
+		}
+	}
 	st, res := buildForTest(t)
 	m := res.Manifest
 	rootfs, _ := m.Artifact(images.Rootfs)
@@ -81,15 +90,19 @@ func newInstallLab(t *testing.T, diskSize int64) *installLab {
 	if err := os.Truncate(disk, diskSize); err != nil { // sparse
 		t.Fatal(err)
 	}
-	return &installLab{t: t, m: m, dir: dir, sha: rootfs.SHA256, srv: srv, disk: disk}
+	return &installLab{t: t, m: m, dir: dir, sha: rootfs.SHA256, srv: srv, lay: lay, disk: disk,
+		vars: filepath.Join(filepath.Dir(disk), "uefi-vars.fd")}
 }
 
-// boot starts a VM on the lab's disk: a network boot with
-// vela.install_dev=/dev/vda when install is set, else from the disk only
-// (SeaBIOS, no -kernel).
+// boot starts a VM on the lab's disk under the lab's firmware: a network
+// boot with vela.install_dev=/dev/vda when install is set, else from the
+// disk only (no -kernel).
 func (l *installLab) boot(phase string, install bool) *bootlab.VM {
 	l.t.Helper()
-	cfg := bootlab.VMConfig{Disk: l.disk, ServerPort: l.srv.Port}
+	cfg := bootlab.VMConfig{Disk: l.disk, ServerPort: l.srv.Port, Firmware: l.lay.fw}
+	if l.lay.fw == bootlab.UEFI {
+		cfg.UEFIVars = l.vars
+	}
 	if install {
 		cfg.Kernel = filepath.Join(l.dir, images.Kernel)
 		cfg.Initrd = filepath.Join(l.dir, images.Initramfs)
@@ -165,8 +178,15 @@ func wantAll(t *testing.T, what, text string, subs ...string) {
 // network): the system reaches multi-user.target with what the first boot
 // wrote (Ignition's files, /var/lib/vela, /var/lib/docker) still there, and
 // Ignition does not run again.
-func TestInstallToDisk(t *testing.T) {
-	l := newInstallLab(t, 8<<30)
+func TestInstallToDisk(t *testing.T) { testInstallToDisk(t, biosLayout) }
+
+// TestInstallToDiskUEFI is TestInstallToDisk under UEFI firmware (OVMF):
+// the install writes the GPT layout and the disk boots through systemd-boot
+// at the removable path, with no NVRAM entry.
+func TestInstallToDiskUEFI(t *testing.T) { testInstallToDisk(t, uefiLayout) }
+
+func testInstallToDisk(t *testing.T, lay layout) {
+	l := newInstallLab(t, lay, 8<<30)
 	// About 3 minutes per boot on an idle host (TCG); the bounds allow a busy one.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -174,17 +194,22 @@ func TestInstallToDisk(t *testing.T) {
 	vm := l.boot("install", true)
 	reps, ev := l.await(ctx, vm, true, "installed", "booted")
 	wantAll(t, "installed report", reps["installed"].Detail, "vela-os installed on /dev/vda")
-	wantAll(t, "first boot evidence", ev, "hello from ignition", "boots=1 docker-new", "ext4 /dev/vda2[/docker]", "vela.install_dev=/dev/vda")
-	t.Logf("network boot with install: %s; %s", reps["installed"].Detail, reps["booted"].Detail)
+	wantAll(t, "first boot evidence", ev, "hello from ignition", "boots=1 docker-new", "ext4 "+lay.state+"[/docker]",
+		"vela.install_dev=/dev/vda", "firmware="+string(lay.fw)+" loader=none")
+	t.Logf("network boot with install: %s; %s; evidence:\n%s", reps["installed"].Detail, reps["booted"].Detail, ev)
 	vm.Stop() // a hard power-off: the disk must not need a clean shutdown
 	fetches := l.ignitionFetches()
+	if err := lay.check(l.disk, true); err != nil {
+		t.Errorf("after the install: %v", err)
+	}
 
 	ctx, cancel = context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	vm = l.boot("disk", false)
 	reps, ev = l.await(ctx, vm, true, "booted")
 	wantAll(t, "booted report", reps["booted"].Detail, "multi-user.target active")
-	wantAll(t, "disk boot evidence", ev, "hello from ignition", "boots=2 docker-kept", "ext4 /dev/vda2[/docker]", "vela.root_dev=LABEL=VELA-OS")
+	wantAll(t, "disk boot evidence", ev, "hello from ignition", "boots=2 docker-kept", "ext4 "+lay.state+"[/docker]",
+		"vela.root_dev=LABEL=VELA-OS", "firmware="+string(lay.fw)+" loader="+lay.loader)
 	if strings.Contains(ev, "vela.rootfs=") || strings.Contains(ev, "ignition.config.url") {
 		t.Errorf("the disk boot's command line still has the network root or Ignition:\n%s", ev)
 	}
@@ -196,113 +221,68 @@ func TestInstallToDisk(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	t.Logf("disk boot: %s", reps["booted"].Detail)
+	t.Logf("disk boot: %s; evidence:\n%s", reps["booted"].Detail, ev)
 }
 
 // TestInstallResumesAfterPowerLoss cuts the power while the install writes
-// the root image: the disk must not be bootable (no MBR boot code yet), and
-// the next network boot recognises the disk as Vela's and installs again.
+// the root image: the disk must not be bootable (no MBR boot code, or no
+// EFI/BOOT/BOOTX64.EFI, yet), and the next network boot recognises the
+// disk as Vela's and installs again.
 func TestInstallResumesAfterPowerLoss(t *testing.T) {
-	l := newInstallLab(t, 8<<30)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	for _, lay := range layouts {
+		t.Run(string(lay.fw), func(t *testing.T) {
+			l := newInstallLab(t, lay, 8<<30)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
 
-	vm := l.boot("cut", true)
-	if _, err := vm.WaitLine(ctx, "install: writing kernel"); err != nil {
-		t.Fatalf("%v\n%s", err, vm.Tail(40))
-	}
-	vm.Stop()
-	mbr := readAt(t, l.disk, 0, 512)
-	if !bytes.Equal(mbr[:440], make([]byte, 440)) {
-		t.Errorf("after a power loss mid-install the MBR has boot code: a half-installed disk could boot")
-	}
-	if string(mbr[440:444]) != "ALEV" || mbr[510] != 0x55 || mbr[511] != 0xaa {
-		t.Errorf("after a power loss mid-install the disk has no Vela partition table: % x", mbr[440:])
-	}
+			vm := l.boot("cut", true)
+			if _, err := vm.WaitLine(ctx, "install: writing kernel"); err != nil {
+				t.Fatalf("%v\n%s", err, vm.Tail(40))
+			}
+			vm.Stop()
+			if err := lay.check(l.disk, false); err != nil {
+				t.Errorf("after a power loss mid-install: %v", err)
+			}
 
-	ctx, cancel = context.WithTimeout(context.Background(), 6*time.Minute)
-	defer cancel()
-	vm = l.boot("reinstall", true)
-	reps, _ := l.await(ctx, vm, false, "installed")
-	if _, err := vm.WaitLine(ctx, "MiB, vela): partitioning"); err != nil {
-		t.Error(err)
-	}
-	t.Logf("reinstall after a power loss: %s", reps["installed"].Detail)
-	mbr = readAt(t, l.disk, 0, 512)
-	if bytes.Equal(mbr[:440], make([]byte, 440)) {
-		t.Errorf("after the install the MBR has no boot code")
+			ctx, cancel = context.WithTimeout(context.Background(), 6*time.Minute)
+			defer cancel()
+			vm = l.boot("reinstall", true)
+			reps, _ := l.await(ctx, vm, false, "installed")
+			if _, err := vm.WaitLine(ctx, "MiB, vela): partitioning"); err != nil {
+				t.Error(err)
+			}
+			t.Logf("reinstall after a power loss: %s", reps["installed"].Detail)
+			vm.Stop()
+			if err := lay.check(l.disk, true); err != nil {
+				t.Errorf("after the reinstall: %v", err)
+			}
+		})
 	}
 }
 
 // TestInstallRefusesForeignDisk boots with an install disk holding a
-// partition table Vela did not write: the initramfs must refuse, say why
-// on the console and to the boot server, and leave the disk untouched.
+// partition table Vela did not write (MBR under BIOS, GPT under UEFI): the
+// initramfs must refuse, say why on the console and to the boot server,
+// and leave the disk untouched.
 func TestInstallRefusesForeignDisk(t *testing.T) {
-	l := newInstallLab(t, 5<<30)
-	mbr := make([]byte, 512)
-	binary.LittleEndian.PutUint32(mbr[440:], 0x12345678) // someone else's disk
-	p := mbr[446:462]
-	p[4] = 0x83                                  // Linux
-	binary.LittleEndian.PutUint32(p[8:], 2048)   // first sector
-	binary.LittleEndian.PutUint32(p[12:], 1<<20) // 512 MiB
-	mbr[510], mbr[511] = 0x55, 0xaa
-	f, err := os.OpenFile(l.disk, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteAt(mbr, 0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteAt([]byte("someone's data"), 2048*512+4096); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	before := fingerprint(t, l.disk)
+	for _, lay := range layouts {
+		t.Run(string(lay.fw), func(t *testing.T) {
+			l := newInstallLab(t, lay, 5<<30)
+			lay.writeForeign(t, l.disk)
+			before := fingerprint(t, l.disk)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	vm := l.boot("foreign", true)
-	reps, _ := l.await(ctx, vm, false, "failed")
-	wantAll(t, "failed report", reps["failed"].Detail, "install disk /dev/vda holds data Vela did not write", "PTTYPE=dos", "refusing to wipe it")
-	if _, err := vm.WaitLine(ctx, "FAILED: install disk /dev/vda holds data Vela did not write"); err != nil {
-		t.Error(err)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			vm := l.boot("foreign", true)
+			reps, _ := l.await(ctx, vm, false, "failed")
+			wantAll(t, "failed report", reps["failed"].Detail, "install disk /dev/vda holds data Vela did not write", lay.pttype, "refusing to wipe it")
+			if _, err := vm.WaitLine(ctx, "FAILED: install disk /dev/vda holds data Vela did not write"); err != nil {
+				t.Error(err)
+			}
+			vm.Stop()
+			if after := fingerprint(t, l.disk); after != before {
+				t.Errorf("the refused disk changed: %s -> %s", before, after)
+			}
+		})
 	}
-	vm.Stop()
-	if after := fingerprint(t, l.disk); after != before {
-		t.Errorf("the refused disk changed: %s -> %s", before, after)
-	}
-}
-
-func readAt(t *testing.T, path string, off, n int64) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b := make([]byte, n)
-	if _, err := f.ReadAt(b, off); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// fingerprint is the sha256 of a sparse disk image's first 64 MiB and its
-// allocated size: any write the guest made shows in one of them.
-func fingerprint(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, io.LimitReader(f, 64<<20)); err != nil {
-		t.Fatal(err)
-	}
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x, %d blocks", h.Sum(nil)[:8], st.Blocks)
 }

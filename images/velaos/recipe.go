@@ -56,8 +56,9 @@ func DefaultRecipe() Recipe {
 			"iproute2", "iptables", "ca-certificates", "curl", "openssh-server", "chrony",
 			"docker.io", "libvirt-daemon", "libvirt-daemon-driver-lxc", "libvirt-daemon-system",
 			"passwd", "e2fsprogs", "less", "sudo",
-			// Install to disk (files/initramfs/disk.sh): sfdisk, extlinux, syslinux's MBR.
-			"fdisk", "extlinux", "syslinux-common",
+			// Install to disk (files/initramfs/disk.sh): sfdisk, extlinux, syslinux's MBR
+			// (BIOS); mkfs.fat and systemd-boot for the EFI system partition (UEFI).
+			"fdisk", "extlinux", "syslinux-common", "dosfstools", "systemd-boot-efi",
 		},
 		Modules: []string{
 			// virtio first, in the order MACHINE-NOTES measured.
@@ -69,6 +70,11 @@ func DefaultRecipe() Recipe {
 			"loop", "squashfs", "overlay",
 			// An installed disk (ext4 needs crc32c for its checksums).
 			"crc32c_intel", "crc32c_generic", "ext4",
+			// The EFI system partition of a UEFI install (FAT32; codepage 437,
+			// iocharset ascii are the kernel's defaults).
+			"vfat", "nls_cp437", "nls_ascii", "nls_utf8", "nls_iso8859_1",
+			// UEFI variables (mounted by the initramfs, for systemd and bootctl).
+			"efivarfs",
 			// Disks Ignition may partition.
 			"virtio_blk", "virtio_scsi", "sd_mod", "ahci", "nvme",
 		},

@@ -177,6 +177,13 @@ func TestDiskHelpers(t *testing.T) {
 		{`disk_cmdline "BOOT_IMAGE=x initrd=initramfs console=ttyS0,115200n8 net.ifnames=0 vela.rootfs=http://s/r vela.rootfs_sha256=ab ignition.config.url=http://s/i?token=t vela.report=http://s/report/m?token=t vela.install_dev=/dev/sda ignition.firstboot quiet"`,
 			"console=ttyS0,115200n8 net.ifnames=0 vela.report=http://s/report/m?token=t quiet vela.root_dev=LABEL=VELA-OS"},
 		{`disk_cmdline "vela.root_dev=LABEL=VELA-OS console=tty0"`, "console=tty0 vela.root_dev=LABEL=VELA-OS"},
+		{"mbr_table", "label: dos\nlabel-id: 0x56454c41\nunit: sectors\n\nstart=2048, size=2097152, type=83, bootable\nstart=2099200, type=83"},
+		{"gpt_table 56454c41-0000-4000-8000-000000000001", "label: gpt\nlabel-id: 56454c41-0000-4000-8000-000000000001\nunit: sectors\n\n" +
+			`start=2048, size=524288, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="VELA-EFI"` + "\n" +
+			`start=526336, size=2097152, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="VELA-OS"` + "\n" +
+			`start=2623488, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="VELA-STATE"`},
+		{"vela_guid | cut -c1-9", "56454c41-"},
+		{"vela_guid | wc -c", "37"},
 	} {
 		out, err := exec.Command("sh", "-c", ". files/initramfs/disk.sh; "+tt.call).CombinedOutput()
 		if err != nil {
