@@ -144,10 +144,10 @@ func (s *Server) wrap(rt route) http.Handler {
 // readBarrier makes a read on the leader linearizable: Raft.ReadIndex
 // confirms leadership with a quorum (and, once per term, waits for a
 // barrier), after which this member's state holds every write acknowledged
-// before the request arrived. It does not wait for Raft's applied index:
-// hashicorp/raft moves that when it hands entries to the FSM, before the
-// FSM applies them (a read that trusted it could miss an acknowledged
-// write). Writes are acknowledged only once the leader's FSM applied them.
+// before the request arrived: writes are acknowledged only once the
+// leader's FSM applied them, and the barrier covers earlier leaders'. It
+// does not wait for Raft's applied index, which hashicorp/raft moves when
+// it hands entries to the FSM, before they are applied: that proves nothing.
 func (s *Server) readBarrier(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := s.cfg.Raft.ReadIndex(r.Context()); err != nil {
